@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Common paths and helpers for the kvm-isp tooling. Sourced, never run.
+# shellcheck disable=SC2034  # variables are used by the scripts that source this
+
+ISP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$ISP_ROOT/build}
+LINUX=$BUILD/linux            # kernel git repo: tag "base", branch "series"
+WT=$BUILD/wt                  # worktrees used for building and testing
+OUT=$BUILD/out                # out-of-tree kernel build directories
+PATCHES=$ISP_ROOT/patches
+ENV_FIXES=$ISP_ROOT/env-fixes
+JOBS=${JOBS:-$(nproc)}
+
+# One identity for every commit the tooling creates, so that commit ids
+# depend only on content and on dates carried by the patches.
+ISP_NAME="kvm-isp developers"
+ISP_EMAIL="kvm-isp@users.noreply.invalid"
+BASE_DATE="2026-01-01T00:00:00+0000"
+
+export CCACHE_DIR=${CCACHE_DIR:-$BUILD/ccache}
+export CCACHE_BASEDIR=$BUILD
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+
+START_TS=${START_TS:-$(date +%s)}
+export START_TS
+
+log() { printf '[%4ds] %s\n' "$(( $(date +%s) - START_TS ))" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+git_isp() {
+	GIT_AUTHOR_NAME=$ISP_NAME GIT_AUTHOR_EMAIL=$ISP_EMAIL \
+	GIT_COMMITTER_NAME=$ISP_NAME GIT_COMMITTER_EMAIL=$ISP_EMAIL \
+	git "$@"
+}
+
+# Run a long command, printing a progress line every 30 s so that the
+# terminal is never silent for minutes. Output goes to a log file, whose
+# tail is printed if the command fails.
+run_logged() {
+	local what=$1 logf=$2; shift 2
+	local pid rc t0=$SECONDS
+	log "$what (log: ${logf#"$ISP_ROOT"/})"
+	"$@" >"$logf" 2>&1 &
+	pid=$!
+	local next=$((t0 + 30))
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		if (( SECONDS >= next )); then
+			log "  ... $what: $((SECONDS - t0))s"
+			next=$((next + 30))
+		fi
+	done
+	rc=0; wait "$pid" || rc=$?
+	if (( rc != 0 )); then
+		tail -n 40 "$logf" >&2
+		die "$what failed (exit $rc); full log: $logf"
+	fi
+	log "$what done in $((SECONDS - t0))s"
+}
+
+require_tree() {
+	[[ -d $LINUX/.git ]] || die "no kernel tree at $LINUX: run scripts/base-tree first"
+}
+
+# All builds use one worktree, build/wt/src, switched between commits: the
+# out-of-tree build directories keep their objects, make rebuilds only what a
+# switch changed, and ccache (same paths, same content) makes switching back
+# almost free. The environment fixes are applied on top of every commit.
+SRC=$WT/src
+
+checkout_tree() {
+	local commit key fix
+	commit=$(git -C "$LINUX" rev-parse --verify "$1^{commit}") ||
+		die "no such commit in build/linux: $1"
+	key="$commit $(cat "$ENV_FIXES"/*.patch 2>/dev/null | sha1sum | cut -c1-12)"
+	if [[ ! -e $SRC ]]; then
+		mkdir -p "$WT"
+		git -C "$LINUX" worktree add -q --detach "$SRC" "$commit"
+	elif [[ $(cat "$WT/src.key" 2>/dev/null) == "$key" ]]; then
+		return 0
+	fi
+	git -C "$SRC" am --abort >/dev/null 2>&1 || true
+	git -C "$SRC" checkout -q -f --detach "$commit"
+	for fix in "$ENV_FIXES"/*.patch; do
+		[[ -e $fix ]] || continue
+		git_isp -C "$SRC" am -q --committer-date-is-author-date "$fix" ||
+			die "environment fix $(basename "$fix") does not apply on $commit"
+	done
+	echo "$key" >"$WT/src.key"
+}
+
+base_commit() { cat "$BUILD/base-commit"; }
+series_commit() { git -C "$LINUX" rev-parse HEAD; }
+
+make_kernel() {
+	local cfg=$1; shift
+	make -C "$SRC" O="$OUT/$cfg" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc" "$@"
+}
