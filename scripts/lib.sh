@@ -7,7 +7,7 @@ BUILD=${BUILD:-$ISP_ROOT/build}
 LINUX=$BUILD/linux            # kernel git repo: tag "base", branch "series"
 WT=$BUILD/wt                  # worktrees used for building and testing
 OUT=$BUILD/out                # out-of-tree kernel build directories
-PATCHES=$ISP_ROOT/patches
+PATCHES=${PATCHES:-$ISP_ROOT/patches}
 ENV_FIXES=$ISP_ROOT/env-fixes
 JOBS=${JOBS:-$(nproc)}
 
@@ -59,7 +59,7 @@ run_logged() {
 }
 
 require_tree() {
-	[[ -d $LINUX/.git ]] || die "no kernel tree at $LINUX: run scripts/base-tree first"
+	[[ -e $LINUX/.git ]] || die "no kernel tree at $LINUX: run scripts/base-tree first"
 }
 
 # All builds use one worktree, build/wt/src, switched between commits: the

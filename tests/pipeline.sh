@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Failure-path tests of the boot-and-test pipeline: each boots the real base
+# kernel (or feeds the real report) and checks that the failure is caught,
+# named and bounded in time.
+#   tests/pipeline.sh       (needs build/artifacts/base: scripts/build base)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
+[[ -f $BUILD/artifacts/base/bzImage ]] || die "no base kernel: run scripts/build base"
+
+pass=0 fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+notok() { echo "not ok - $1"; printf '    %s\n' "$2" | head -n 30; fail=$((fail + 1)); }
+check() { # NAME REGEX TEXT
+	if grep -qE "$2" <<<"$3"; then ok "$1"; else notok "$1" "no /$2/ in: $3"; fi
+}
+
+# Fixture "kernel builds": the base kernel with tiny test programs.
+fx=$BUILD/artifacts/fixture
+rm -rf "$fx"
+mkdir -p "$fx/kvm"
+cp "$BUILD/artifacts/base/bzImage" "$fx/"
+printf '#!/bin/sh\necho fixture: sleeping forever\nexec sleep 100000\n' >"$fx/kvm/hang"
+printf '#!/bin/sh\necho fixture: fine\nexit 0\n' >"$fx/kvm/pass"
+chmod +x "$fx/kvm/"*
+lists=$BUILD/fixture-lists
+mkdir -p "$lists"
+printf 'hang\npass\nnot_built\n' >"$lists/hang.list"
+
+# 1. A guest kernel panic fails the run, prints the panic, within the timeout.
+t0=$SECONDS
+RUN_NAME=fixture-panic EXTRA_APPEND="rdinit=/does-not-exist" \
+	"$root/scripts/run-vm" fixture tdp "$lists/hang.list" >/dev/null 2>&1 || true
+out=$("$root/scripts/parse" "$BUILD/runs/fixture-panic" 2>&1) && rc=0 || rc=$?
+check "guest panic: parse fails and prints the panic" "Kernel panic - not syncing" "$out"
+if (( rc != 0 )); then ok "guest panic: parse exits non-zero"; else notok "guest panic: parse exits non-zero" "$out"; fi
+if (( SECONDS - t0 < 120 )); then ok "guest panic: caught in $((SECONDS - t0))s"; else notok "guest panic: caught in time" "$((SECONDS - t0))s"; fi
+
+# 2. A hanging test is killed at its timeout and named; the next test runs;
+#    a listed test that is not in the initramfs is a named failure.
+t0=$SECONDS
+RUN_NAME=fixture-hang TEST_TIMEOUT=5 \
+	"$root/scripts/run-vm" fixture tdp "$lists/hang.list" >/dev/null 2>&1 || true
+tap=$(cat "$BUILD/runs/fixture-hang/tap.log" 2>/dev/null || true)
+check "hanging test killed at its timeout and named" "^not ok 1 selftests: kvm: hang # TIMEOUT 5 seconds" "$tap"
+check "test after the hanging one still runs" "^ok 2 selftests: kvm: pass$" "$tap"
+check "listed test missing from the initramfs is named" "^not ok 3 selftests: kvm: not_built # missing binary" "$tap"
+out=$("$root/scripts/parse" "$BUILD/runs/fixture-hang" 2>&1 || true)
+check "parse counts the hang and the missing test as failures" "fail 2, pass 1" "$out"
+
+# 3. A guest that stops printing is killed by the host watchdog, which names
+#    the test it was in.
+t0=$SECONDS
+RUN_NAME=fixture-stall TEST_TIMEOUT=600 STALL_TIMEOUT=15 \
+	"$root/scripts/run-vm" fixture tdp "$lists/hang.list" >/dev/null 2>&1 || true
+out=$("$root/scripts/parse" "$BUILD/runs/fixture-stall" 2>&1 || true)
+check "stalled guest killed by the watchdog, test named" "STALL: no guest output for 15s, during hang" "$out"
+if (( SECONDS - t0 < 90 )); then ok "stall caught in $((SECONDS - t0))s"; else notok "stall caught in time" "$((SECONDS - t0))s"; fi
+
+# 4. A test list naming a test that was not built stops scripts/ab at once.
+out=$("$root/scripts/ab" "$lists/hang.list" 2>&1) && rc=0 || rc=$?
+check "scripts/ab names tests that were not built" "names tests that were not built: hang" "$out"
+
+# 5. The report: a test that passes on base and fails on patched in every
+#    re-run is a regression; one that also fails on base in a re-run is a
+#    flake; a skipped series test fails the report.
+fake=$(mktemp -d)
+mk() { # RUN TEST STATUS
+	mkdir -p "$fake/runs/$1"
+	python3 - "$fake/runs/$1/result.json" "$2" "$3" <<'PY'
+import json, os, sys
+path, test, status = sys.argv[1:]
+r = json.load(open(path)) if os.path.exists(path) else {"plan": 0, "tests": {}, "splats": [], "known_splats": [], "problems": []}
+r["tests"][test] = {"status": status, "first_failure": "fixture failure line", "seconds": 1}
+r["plan"] = len(r["tests"])
+json.dump(r, open(path, "w"))
+PY
+}
+m=tdp
+{
+	mk base-$m t_regress PASS; mk patched-$m t_regress FAIL
+	mk base-$m t_flaky PASS; mk patched-$m t_flaky FAIL
+	mk base-$m t_env FAIL; mk patched-$m t_env FAIL
+	for k in 1 2; do
+		mk base-$m-rerun$k t_regress PASS; mk patched-$m-rerun$k t_regress FAIL
+		mk base-$m-rerun$k t_flaky PASS; mk patched-$m-rerun$k t_flaky PASS
+	done
+}
+out=$(ISP_RUNS=$fake/runs "$root/scripts/report" tdp 2>&1) && rc=0 || rc=$?
+check "report: pass->fail in every re-run is a REGRESSION" "\| t_regress \| PASS \| FAIL \| REGRESSION" "$out"
+check "report: pass->fail that passes on re-run is flaky" "\| t_flaky \| PASS \| FAIL \| flaky \| re-runs: base 2/2 pass, patched 2/2 pass" "$out"
+check "report: fail on both is an environment limit, listed" "\| t_env \| FAIL \| FAIL \| fail on both \(environment\) \| fixture failure line" "$out"
+if (( rc != 0 )); then ok "report: exits non-zero on a regression"; else notok "report: exits non-zero on a regression" "$out"; fi
+rm -rf "$fake"
+
+echo "pipeline: $pass passed, $fail failed"
+(( fail == 0 ))

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Tests of the workspace itself: each runs the real command on a scratch
+# build directory and checks its exit status and message.
+#   tests/workspace.sh      (needs build/linux: scripts/base-tree)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
+require_tree
+
+scratch=$(mktemp -d)
+cleanup() {
+	for wt in "$scratch"/*/linux "$scratch"/dirty; do
+		[[ -e $wt ]] && git -C "$LINUX" worktree remove --force "$wt" 2>/dev/null
+	done
+	git -C "$LINUX" worktree prune
+	rm -rf "$scratch"
+}
+trap cleanup EXIT
+pass=0 fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+notok() { echo "not ok - $1"; printf '    %s\n' "$2" | head -n 20; fail=$((fail + 1)); }
+
+# expect NAME EXIT_WANTED REGEX -- command...
+expect() {
+	local name=$1 want=$2 re=$3; shift 4
+	local out rc=0
+	out=$("$@" 2>&1) || rc=$?
+	if [[ $want == nonzero && $rc == 0 ]]; then
+		notok "$name" "exit 0, wanted failure; output: $out"
+	elif [[ $want == 0 && $rc != 0 ]]; then
+		notok "$name" "exit $rc; output: $out"
+	elif ! grep -qE "$re" <<<"$out"; then
+		notok "$name" "output lacks /$re/: $out"
+	else
+		ok "$name"
+	fi
+}
+
+base=$(base_commit)
+# A clean kernel tree at the base, standing in for a user's kvm/next checkout.
+git -C "$LINUX" worktree add -q --detach "$scratch/user" "$base"
+user=$scratch/user
+
+# 1. A patch that does not apply names itself, the file and the hunk.
+mkdir -p "$scratch/bad-patches"
+cat >"$scratch/bad-patches/0001-bad.patch" <<'PATCH'
+From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
+From: Fixture <fixture@invalid>
+Date: Thu, 1 Jan 2026 00:00:00 +0000
+Subject: [PATCH] fixture: change a line that is not there
+
+---
+ arch/x86/kvm/x86.c | 2 +-
+ 1 file changed, 1 insertion(+), 1 deletion(-)
+
+diff --git a/arch/x86/kvm/x86.c b/arch/x86/kvm/x86.c
+--- a/arch/x86/kvm/x86.c
++++ b/arch/x86/kvm/x86.c
+@@ -1,3 +1,3 @@
+ this line
+-is not in
++the file
+ x86.c
+-- 
+2.39.5
+PATCH
+expect "patch that does not apply is named with file and hunk" nonzero \
+	'patch 0001-bad.patch does not apply to the base: arch/x86/kvm/x86.c:1' -- \
+	env BUILD="$scratch/b1" PATCHES="$scratch/bad-patches" KERNEL_SRC="$user" \
+	"$root/scripts/base-tree"
+
+# 2. KERNEL_SRC that is not a kernel tree, or has uncommitted changes.
+mkdir -p "$scratch/notkernel"
+git -C "$scratch/notkernel" init -q
+git -C "$scratch/notkernel" -c user.name=x -c user.email=x@invalid commit -q --allow-empty -m x
+expect "KERNEL_SRC at a non-kernel git tree" nonzero 'is not a Linux kernel tree' -- \
+	env BUILD="$scratch/b2" KERNEL_SRC="$scratch/notkernel" "$root/scripts/base-tree"
+expect "KERNEL_SRC at a plain directory" nonzero 'is not a git tree' -- \
+	env BUILD="$scratch/b3" KERNEL_SRC="$scratch/bad-patches" "$root/scripts/base-tree"
+git -C "$LINUX" worktree add -q --detach "$scratch/dirty" "$base"
+echo "/* uncommitted */" >>"$scratch/dirty/arch/x86/kvm/x86.c"
+expect "KERNEL_SRC with uncommitted changes" nonzero 'has uncommitted changes' -- \
+	env BUILD="$scratch/b4" KERNEL_SRC="$scratch/dirty" "$root/scripts/base-tree"
+
+# 3. Apply patches/ on a KERNEL_SRC base, export again: byte-identical, and
+#    the user's tree is untouched.
+before=$(git -C "$user" rev-parse HEAD; git -C "$user" status --porcelain)
+expect "apply patches/ through KERNEL_SRC" 0 'base-commit: ' -- \
+	env BUILD="$scratch/b5" KERNEL_SRC="$user" "$root/scripts/base-tree"
+expect "apply then export is byte-identical to patches/" 0 'patches/ is up to date' -- \
+	env BUILD="$scratch/b5" "$root/scripts/export-series" --check
+after=$(git -C "$user" rev-parse HEAD; git -C "$user" status --porcelain)
+if [[ $before == "$after" ]]; then ok "KERNEL_SRC tree left untouched"; else notok "KERNEL_SRC tree left untouched" "$after"; fi
+
+# 4. Export twice without a change: no byte moves.
+cp -r "$root/patches" "$scratch/p1"
+expect "export twice without change is byte-identical" 0 'patches/ is up to date' -- \
+	"$root/scripts/export-series" --check
+
+# 5. A checkpatch violation fails the checkpatch gate.
+mkdir -p "$scratch/cp"
+sed 's/^Signed-off-by: .*$//' "$(ls "$root"/patches/*0001-*.patch)" >"$scratch/cp/0001-nosob.patch"
+expect "checkpatch violation is reported as a failure" nonzero 'checkpatch FAIL 0001-nosob.patch' -- \
+	"$root/scripts/checkpatch-series" "$scratch/cp"
+expect "the series itself passes checkpatch" 0 'checkpatch ok' -- \
+	"$root/scripts/checkpatch-series"
+
+echo "workspace: $pass passed, $fail failed"
+(( fail == 0 ))
