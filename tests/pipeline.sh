@@ -25,6 +25,7 @@ printf '#!/bin/sh\necho fixture: sleeping forever\nexec sleep 100000\n' >"$fx/kv
 printf '#!/bin/sh\necho fixture: fine\nexit 0\n' >"$fx/kvm/pass"
 chmod +x "$fx/kvm/"*
 lists=$BUILD/fixture-lists
+export SELFTESTS_FROM=fixture
 mkdir -p "$lists"
 printf 'hang\npass\nnot_built\n' >"$lists/hang.list"
 
