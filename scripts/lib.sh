@@ -56,6 +56,13 @@ run_logged() {
 		die "$what failed (exit $rc); full log: $logf"
 	fi
 	log "$what done in $((SECONDS - t0))s"
+	record_timing "$what" $((SECONDS - t0))
+}
+
+# Stage durations, for the report.
+record_timing() {
+	mkdir -p "$BUILD"
+	printf '%s\t%s\n' "$1" "$2" >>"$BUILD/timings.txt"
 }
 
 require_tree() {
