@@ -91,15 +91,7 @@ static void *bench_vcpu_thread(void *arg)
 	struct ucall uc;
 
 	for (;;) {
-		vcpu_run(vcpu);
-		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-			    "vCPU %u: exit reason %u (%s)", vcpu->id,
-			    vcpu->run->exit_reason,
-			    exit_reason_str(vcpu->run->exit_reason));
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_ABORT:
-			handle_abort(&uc);
-			break;
+		switch (run_to_ucall(vcpu, &uc)) {
 		case UCALL_SYNC:
 			__atomic_store_n(&ready[vcpu->id], true, __ATOMIC_RELEASE);
 			/* Hold until every vCPU is ready, then run together. */
