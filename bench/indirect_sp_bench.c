@@ -59,24 +59,37 @@ struct lock_counts {
 	uint64_t acquisitions, contentions;
 };
 
-/* mmu_lock (write side) from /proc/lock_stat; false if not available. */
+/*
+ * mmu_lock (write side) from /proc/lock_stat; false if not available.  A
+ * class line is "name: con-bounces contentions waittime-min waittime-max
+ * waittime-total waittime-avg acq-bounces acquisitions holdtime-...", the
+ * times with decimals; rwlocks have "-W" and "-R" lines.
+ */
 static bool read_lock_stat(struct lock_counts *c)
 {
 	FILE *f = fopen("/proc/lock_stat", "r");
-	char line[512], name[128];
-	unsigned long long v[12];
+	char line[1024], *name, *rest, *tok, *save;
+	int col;
 
 	if (!f)
 		return false;
 	memset(c, 0, sizeof(*c));
 	while (fgets(line, sizeof(line), f)) {
-		/* class: con-bounces contentions wt-min wt-max wt-total wt-avg acq-bounces acquisitions ... */
-		if (sscanf(line, " %127[^:]: %llu %llu %llu %llu %llu %llu %llu %llu",
-			   name, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 9)
+		rest = strstr(line, ": ");
+		if (!rest)
 			continue;
-		if (!strcmp(name, "&kvm->mmu_lock-W") || !strcmp(name, "&kvm->mmu_lock")) {
-			c->contentions += v[1];
-			c->acquisitions += v[7];
+		*rest = '\0';
+		rest += 2;
+		for (name = line; *name == ' '; name++)
+			;
+		if (strcmp(name, "&kvm->mmu_lock-W") && strcmp(name, "&kvm->mmu_lock"))
+			continue;
+		for (col = 0, tok = strtok_r(rest, " \t\n", &save); tok;
+		     col++, tok = strtok_r(NULL, " \t\n", &save)) {
+			if (col == 1)
+				c->contentions += strtoull(tok, NULL, 10);
+			else if (col == 7)
+				c->acquisitions += strtoull(tok, NULL, 10);
 		}
 	}
 	fclose(f);
