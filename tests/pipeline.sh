@@ -23,12 +23,13 @@ mkdir -p "$fx/kvm"
 cp "$BUILD/artifacts/base/bzImage" "$fx/"
 printf '#!/bin/sh\necho fixture: sleeping forever\nexec sleep 100000\n' >"$fx/kvm/hang"
 printf '#!/bin/sh\necho fixture: fine\nexit 0\n' >"$fx/kvm/pass"
+printf '#!/bin/sh\necho fixture: a child keeps stdout open\nsleep 100000 &\nexec sleep 100000\n' >"$fx/kvm/hangfork"
 printf '#!/bin/sh\necho fixture: crashing the kernel\necho c >/proc/sysrq-trigger\n' >"$fx/kvm/crash"
 chmod +x "$fx/kvm/"*
 lists=$BUILD/fixture-lists
 export SELFTESTS_FROM=fixture
 mkdir -p "$lists"
-printf 'hang\npass\nnot_built\n' >"$lists/hang.list"
+printf 'hang\npass\nnot_built\nhangfork\npass again\n' >"$lists/hang.list"
 printf 'pass\ncrash\npass\n' >"$lists/crash.list"
 
 # 1. A guest kernel that panics while running the tests fails the run, with
@@ -50,8 +51,10 @@ tap=$(tr -d '\r' <"$BUILD/runs/fixture-hang/tap.log" 2>/dev/null || true)
 check "hanging test killed at its timeout and named" "^not ok 1 selftests: kvm: hang # TIMEOUT 5 seconds" "$tap"
 check "test after the hanging one still runs" "^ok 2 selftests: kvm: pass$" "$tap"
 check "listed test missing from the initramfs is named" "^not ok 3 selftests: kvm: not_built # missing binary" "$tap"
+check "test whose child holds stdout is killed with its children" "^not ok 4 selftests: kvm: hangfork # TIMEOUT 5 seconds" "$tap"
+check "the run goes on after it" "^ok 5 selftests: kvm: pass again$" "$tap"
 out=$("$root/scripts/parse" "$BUILD/runs/fixture-hang" 2>&1 || true)
-check "parse counts the hang and the missing test as failures" "fail 2, pass 1" "$out"
+check "parse counts the hangs and the missing test as failures" "fail 3, pass 2" "$out"
 
 # 3. A guest that stops printing is killed by the host watchdog, which names
 #    the test it was in.
