@@ -69,6 +69,7 @@ static bool read_lock_stat(struct lock_counts *c)
 {
 	FILE *f = fopen("/proc/lock_stat", "r");
 	char line[1024], *name, *rest, *tok, *save;
+	size_t len;
 	int col;
 
 	if (!f)
@@ -82,7 +83,13 @@ static bool read_lock_stat(struct lock_counts *c)
 		rest += 2;
 		for (name = line; *name == ' '; name++)
 			;
-		if (strcmp(name, "&kvm->mmu_lock-W") && strcmp(name, "&kvm->mmu_lock"))
+		/*
+		 * rwlock_init() names the class after its argument, e.g.
+		 * "&(kvm)->mmu_lock"; "-R" lines are the read side.
+		 */
+		len = strlen(name);
+		if (!strstr(name, ")->mmu_lock") ||
+		    (len > 2 && !strcmp(name + len - 2, "-R")))
 			continue;
 		for (col = 0, tok = strtok_r(rest, " \t\n", &save); tok;
 		     col++, tok = strtok_r(NULL, " \t\n", &save)) {
