@@ -101,5 +101,40 @@ check "report: fail on both is an environment limit, listed" "\| t_env \| FAIL \
 if (( rc != 0 )); then ok "report: exits non-zero on a regression"; else notok "report: exits non-zero on a regression" "$out"; fi
 rm -rf "$fake"
 
+# 6. The Bochs (Intel) runner: a panic ends the run with its lines (Bochs
+#    cannot be told not to reboot), and a guest that stops printing is
+#    killed by the wall-clock watchdog, test named.
+t0=$SECONDS
+RUN_NAME=fixture-intel-panic "$root/scripts/run-bochs" fixture tdp "$lists/crash.list" >/dev/null 2>&1 || true
+out=$("$root/scripts/parse" "$BUILD/runs/fixture-intel-panic" 2>&1) && rc=0 || rc=$?
+check "Bochs: guest panic printed" "Kernel panic - not syncing: sysrq triggered crash" "$out"
+if (( rc != 0 )); then ok "Bochs: guest panic fails the run"; else notok "Bochs: guest panic fails the run" "$out"; fi
+if (( SECONDS - t0 < 90 )); then ok "Bochs: panic caught in $((SECONDS - t0))s"; else notok "Bochs: panic caught in time" "$((SECONDS - t0))s"; fi
+t0=$SECONDS
+RUN_NAME=fixture-intel-stall TEST_TIMEOUT=600 STALL_TIMEOUT=15 \
+	"$root/scripts/run-bochs" fixture tdp "$lists/hang.list" >/dev/null 2>&1 || true
+out=$("$root/scripts/parse" "$BUILD/runs/fixture-intel-stall" 2>&1 || true)
+check "Bochs: stalled guest killed by the watchdog, test named" "STALL: no guest output for 15s, during hang" "$out"
+if (( SECONDS - t0 < 90 )); then ok "Bochs: stall caught in $((SECONDS - t0))s"; else notok "Bochs: stall caught in time" "$((SECONDS - t0))s"; fi
+
+# 7. Known environment warnings (config/known-splats) are reported and do
+#    not fail a run; a new splat right after one, or one not listed, does.
+fake=$(mktemp -d)
+printf 'TAP version 13\n1..1\nok 1 selftests: kvm: pass\n' >"$fake/tap.log"
+known_warn="WARNING: CPU: 0 PID: 0 at arch/x86/kernel/fpu/xstate.c:606 fpu__init_system_xstate+0x6e1/0x998"
+{
+	echo "[    0.07] $known_warn"
+	echo "[    0.07] RIP: 0010:fpu__init_system_xstate+0x6e1/0x998"
+	echo "[    0.07] Call Trace:"
+	echo "[    0.07] ---[ end trace 0000000000000000 ]---"
+} >"$fake/console.log"
+out=$("$root/scripts/parse" "$fake" 2>&1) && rc=0 || rc=$?
+if (( rc == 0 )); then ok "known environment warning (with its trace) does not fail the run"; else notok "known environment warning does not fail the run" "$out"; fi
+echo "[    0.08] WARNING: CPU: 0 PID: 1 at arch/x86/kvm/mmu/mmu.c:1234 kvm_mmu_pte_write+0x1/0x2" >>"$fake/console.log"
+out=$("$root/scripts/parse" "$fake" 2>&1) && rc=0 || rc=$?
+check "a new warning right after a known one is a splat" "kvm_mmu_pte_write" "$out"
+if (( rc != 0 )); then ok "a new warning fails the run"; else notok "a new warning fails the run" "$out"; fi
+rm -rf "$fake"
+
 echo "pipeline: $pass passed, $fail failed"
 (( fail == 0 ))
