@@ -109,13 +109,13 @@ RUN_NAME=fixture-intel-panic "$root/scripts/run-bochs" fixture tdp "$lists/crash
 out=$("$root/scripts/parse" "$BUILD/runs/fixture-intel-panic" 2>&1) && rc=0 || rc=$?
 check "Bochs: guest panic printed" "Kernel panic - not syncing: sysrq triggered crash" "$out"
 if (( rc != 0 )); then ok "Bochs: guest panic fails the run"; else notok "Bochs: guest panic fails the run" "$out"; fi
-if (( SECONDS - t0 < 90 )); then ok "Bochs: panic caught in $((SECONDS - t0))s"; else notok "Bochs: panic caught in time" "$((SECONDS - t0))s"; fi
+if (( SECONDS - t0 < 180 )); then ok "Bochs: panic caught in $((SECONDS - t0))s"; else notok "Bochs: panic caught in time" "$((SECONDS - t0))s"; fi
 t0=$SECONDS
 RUN_NAME=fixture-intel-stall TEST_TIMEOUT=600 STALL_TIMEOUT=15 \
 	"$root/scripts/run-bochs" fixture tdp "$lists/hang.list" >/dev/null 2>&1 || true
 out=$("$root/scripts/parse" "$BUILD/runs/fixture-intel-stall" 2>&1 || true)
 check "Bochs: stalled guest killed by the watchdog, test named" "STALL: no guest output for 15s, during hang" "$out"
-if (( SECONDS - t0 < 90 )); then ok "Bochs: stall caught in $((SECONDS - t0))s"; else notok "Bochs: stall caught in time" "$((SECONDS - t0))s"; fi
+if (( SECONDS - t0 < 180 )); then ok "Bochs: stall caught in $((SECONDS - t0))s"; else notok "Bochs: stall caught in time" "$((SECONDS - t0))s"; fi
 
 # 7. Known environment warnings (config/known-splats) are reported and do
 #    not fail a run; a new splat right after one, or one not listed, does.
