@@ -65,6 +65,29 @@ record_timing() {
 	printf '%s\t%s\n' "$1" "$2" >>"$BUILD/timings.txt"
 }
 
+# Test modes of scripts/ab and scripts/mutants: tdp and shadow boot under
+# QEMU (AMD SVM), intel-tdp and intel-shadow under Bochs (Intel VMX). Prints
+# the runner script and the mode it takes.
+runner_for() {
+	case $1 in
+	tdp|shadow) echo "run-vm $1" ;;
+	intel-tdp|intel-shadow) echo "run-bochs ${1#intel-}" ;;
+	*) die "unknown test mode '$1' (tdp, shadow, intel-tdp or intel-shadow)" ;;
+	esac
+}
+
+# For the runners' watchdogs and progress lines, from a run directory: the
+# bytes the guest wrote to both serial ports, the results so far, and the
+# test it is in (its "# selftests: kvm: NAME ARGS" line, arguments kept).
+guest_output_size() {
+	echo $(( $(stat -c %s "$1/tap.log" 2>/dev/null || echo 0) +
+		$(stat -c %s "$1/console.log" 2>/dev/null || echo 0) ))
+}
+results_so_far() { grep -c '^\(not \)\?ok ' "$1/tap.log" 2>/dev/null || true; }
+current_test() {
+	tr -d '\r' <"$1/tap.log" 2>/dev/null | sed -n 's/^# selftests: kvm: //p' | tail -n 1
+}
+
 require_tree() {
 	[[ -e $LINUX/.git ]] || die "no kernel tree at $LINUX: run scripts/base-tree first"
 }

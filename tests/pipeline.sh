@@ -31,6 +31,8 @@ export SELFTESTS_FROM=fixture
 mkdir -p "$lists"
 printf 'hang\npass\nnot_built\nhangfork\npass again\n' >"$lists/hang.list"
 printf 'pass\ncrash\npass\n' >"$lists/crash.list"
+# The stall watchdog must name the test with its arguments, as listed.
+printf 'pass\nhang --with args\n' >"$lists/stall.list"
 
 # 1. A guest kernel that panics while running the tests fails the run, with
 #    the panic printed, long before any timeout.
@@ -60,9 +62,9 @@ check "parse counts the hangs and the missing test as failures" "fail 3, pass 2"
 #    the test it was in.
 t0=$SECONDS
 RUN_NAME=fixture-stall TEST_TIMEOUT=600 STALL_TIMEOUT=15 \
-	"$root/scripts/run-vm" fixture tdp "$lists/hang.list" >/dev/null 2>&1 || true
+	"$root/scripts/run-vm" fixture tdp "$lists/stall.list" >/dev/null 2>&1 || true
 out=$("$root/scripts/parse" "$BUILD/runs/fixture-stall" 2>&1 || true)
-check "stalled guest killed by the watchdog, test named" "STALL: no guest output for 15s, during hang" "$out"
+check "stalled guest killed by the watchdog, test named" "STALL: no guest output for 15s, during hang --with args$" "$out"
 if (( SECONDS - t0 < 90 )); then ok "stall caught in $((SECONDS - t0))s"; else notok "stall caught in time" "$((SECONDS - t0))s"; fi
 
 # 4. A test list naming a test that was not built stops scripts/ab at once.
@@ -112,9 +114,9 @@ if (( rc != 0 )); then ok "Bochs: guest panic fails the run"; else notok "Bochs:
 if (( SECONDS - t0 < 180 )); then ok "Bochs: panic caught in $((SECONDS - t0))s"; else notok "Bochs: panic caught in time" "$((SECONDS - t0))s"; fi
 t0=$SECONDS
 RUN_NAME=fixture-intel-stall TEST_TIMEOUT=600 STALL_TIMEOUT=15 \
-	"$root/scripts/run-bochs" fixture tdp "$lists/hang.list" >/dev/null 2>&1 || true
+	"$root/scripts/run-bochs" fixture tdp "$lists/stall.list" >/dev/null 2>&1 || true
 out=$("$root/scripts/parse" "$BUILD/runs/fixture-intel-stall" 2>&1 || true)
-check "Bochs: stalled guest killed by the watchdog, test named" "STALL: no guest output for 15s, during hang" "$out"
+check "Bochs: stalled guest killed by the watchdog, test named" "STALL: no guest output for 15s, during hang --with args$" "$out"
 if (( SECONDS - t0 < 180 )); then ok "Bochs: stall caught in $((SECONDS - t0))s"; else notok "Bochs: stall caught in time" "$((SECONDS - t0))s"; fi
 
 # 7. Known environment warnings (config/known-splats) are reported and do

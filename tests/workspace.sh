@@ -106,5 +106,11 @@ expect "checkpatch violation is reported as a failure" nonzero 'checkpatch FAIL 
 expect "the series itself passes checkpatch" 0 'checkpatch ok' -- \
 	"$root/scripts/checkpatch-series"
 
+# 6. A mistyped test mode is named before anything is built or booted.
+expect "scripts/ab names an unknown mode" nonzero "unknown test mode 'tdp,shadow'" -- \
+	env MODES=tdp,shadow "$root/scripts/ab" "$root/tests/ci.list"
+expect "scripts/mutants names an unknown mode" nonzero "unknown test mode 'amd'" -- \
+	env MUTANT_MODES=amd "$root/scripts/mutants"
+
 echo "workspace: $pass passed, $fail failed"
 (( fail == 0 ))
