@@ -122,6 +122,25 @@ checkout_tree() {
 base_commit() { cat "$BUILD/base-commit"; }
 series_commit() { git -C "$LINUX" rev-parse HEAD; }
 
+# A commit of PATCH on top of the series, made without touching build/linux's
+# working tree (a temporary index), with fixed identity and dates: prints it.
+#   commit_on_series PATCH MESSAGE
+commit_on_series() {
+	local patch msg=$2 head idx tree
+	patch=$(realpath "$1")
+	head=$(series_commit)
+	idx=$(mktemp)
+	GIT_INDEX_FILE=$idx git -C "$LINUX" read-tree "$head"
+	if ! GIT_INDEX_FILE=$idx git -C "$LINUX" apply --cached "$patch"; then
+		rm -f "$idx"
+		die "$(basename "$patch") does not apply on the series"
+	fi
+	tree=$(GIT_INDEX_FILE=$idx git -C "$LINUX" write-tree)
+	rm -f "$idx"
+	GIT_AUTHOR_DATE=$BASE_DATE GIT_COMMITTER_DATE=$BASE_DATE \
+		git_isp -C "$LINUX" commit-tree "$tree" -p "$head" -m "$msg"
+}
+
 make_kernel() {
 	local cfg=$1; shift
 	make -C "$SRC" O="$OUT/$cfg" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc" "$@"
