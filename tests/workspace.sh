@@ -112,5 +112,8 @@ expect "scripts/ab names an unknown mode" nonzero "unknown test mode 'tdp,shadow
 expect "scripts/mutants names an unknown mode" nonzero "unknown test mode 'amd'" -- \
 	env MUTANT_MODES=amd "$root/scripts/mutants"
 
+expect "scripts/stress-check names a bad count" nonzero "BOOTS must be a positive number, not 'many'" -- \
+	"$root/scripts/stress-check" many
+
 echo "workspace: $pass passed, $fail failed"
 (( fail == 0 ))
