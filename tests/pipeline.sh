@@ -91,6 +91,7 @@ m=tdp
 	mk base-$m t_regress PASS; mk patched-$m t_regress FAIL
 	mk base-$m t_flaky PASS; mk patched-$m t_flaky FAIL
 	mk base-$m t_env FAIL; mk patched-$m t_env FAIL
+	mk patched-$m t_short PASS
 	for k in 1 2; do
 		mk base-$m-rerun$k t_regress PASS; mk patched-$m-rerun$k t_regress FAIL
 		mk base-$m-rerun$k t_flaky PASS; mk patched-$m-rerun$k t_flaky PASS
@@ -100,6 +101,7 @@ out=$(ISP_RUNS=$fake/runs "$root/scripts/report" tdp 2>&1) && rc=0 || rc=$?
 check "report: pass->fail in every re-run is a REGRESSION" "\| t_regress \| PASS \| FAIL \| REGRESSION" "$out"
 check "report: pass->fail that passes on re-run is flaky" "\| t_flaky \| PASS \| FAIL \| flaky \| re-runs: base 2/2 pass, patched 2/2 pass" "$out"
 check "report: fail on both is an environment limit, listed" "\| t_env \| FAIL \| FAIL \| fail on both \(environment\) \| fixture failure line" "$out"
+check "report: a test the base run never reached is not compared" "\| t_short \| MISSING \| PASS \| not run on base \|" "$out"
 if (( rc != 0 )); then ok "report: exits non-zero on a regression"; else notok "report: exits non-zero on a regression" "$out"; fi
 rm -rf "$fake"
 
