@@ -67,6 +67,24 @@ out=$("$root/scripts/parse" "$BUILD/runs/fixture-stall" 2>&1 || true)
 check "stalled guest killed by the watchdog, test named" "STALL: no guest output for 15s, during hang --with args$" "$out"
 if (( SECONDS - t0 < 90 )); then ok "stall caught in $((SECONDS - t0))s"; else notok "stall caught in time" "$((SECONDS - t0))s"; fi
 
+# 3b. scripts/run-list (what scripts/ab runs) boots again after a frozen
+#     guest, with the tests after the frozen one, and folds the results: the
+#     frozen test fails with the watchdog's message, the rest still count.
+printf 'pass\nhang --with args\npass again\n' >"$lists/resume.list"
+RUN_NAME=fixture-resume TEST_TIMEOUT=600 STALL_TIMEOUT=15 \
+	"$root/scripts/run-list" tdp fixture "$lists/resume.list" >/dev/null 2>&1 || true
+out=$(python3 - "$BUILD/runs/fixture-resume/result.json" <<'PY' 2>&1
+import json, sys
+r = json.load(open(sys.argv[1]))
+for t, v in r["tests"].items():
+    print(f"{t}: {v['status']}: {v['first_failure']}")
+print("problems:", len(r["problems"]), r["problems"])
+PY
+)
+check "frozen guest: the test after it ran in a new boot" "^pass again: PASS" "$out"
+check "frozen guest: the frozen test fails with the watchdog's message" "^hang --with args: FAIL: STALL: no guest output for 15s, during hang --with args \(the tests after it ran in fixture-resume-resume1\)" "$out"
+check "frozen guest: the resumed run has no run problem left" "^problems: 0 " "$out"
+
 # 4. A test list naming a test that was not built stops scripts/ab at once.
 out=$("$root/scripts/ab" "$lists/hang.list" 2>&1) && rc=0 || rc=$?
 check "scripts/ab names tests that were not built" "names tests that were not built: hang" "$out"
