@@ -88,6 +88,43 @@ current_test() {
 	tr -d '\r' <"$1/tap.log" 2>/dev/null | sed -n 's/^# selftests: kvm: //p' | tail -n 1
 }
 
+# The runners' watchdog: every test has its own timeout inside the guest, so
+# a guest that prints nothing for longer than that is hung (kernel deadlock,
+# emulator livelock). Waits while the emulator PID runs, with a progress line
+# a minute, and gives up when the guest printed nothing for STALL seconds
+# (before its first TAP line: BOOT seconds) or the run took LIMIT seconds:
+# then writes why to RUN/stall and returns 1; the caller kills the emulator.
+# DONE_FN RUN, if given, ends the wait early (returns 0) when the guest is
+# done but the emulator would not stop by itself.
+#   watch_guest PID RUN TITLE STALL BOOT LIMIT [DONE_FN]
+watch_guest() {
+	local pid=$1 run=$2 title=$3 stall=$4 boot=$5 limit=$6 done_fn=${7:-}
+	local t0=$SECONDS size last_size=-1 last_change=$SECONDS next_note=$((SECONDS + 60)) why=
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		size=$(guest_output_size "$run")
+		if (( size != last_size )); then
+			last_size=$size last_change=$SECONDS
+		elif [[ ! -s $run/tap.log ]]; then
+			(( SECONDS - t0 <= boot )) || why="no TAP output within ${boot}s of start (boot hung?)"
+		elif (( SECONDS - last_change > stall )); then
+			why="no guest output for ${stall}s"
+		fi
+		(( SECONDS - t0 <= limit )) || why="run exceeded ${limit}s"
+		if [[ -n $done_fn ]] && "$done_fn" "$run"; then
+			return 0
+		fi
+		if [[ -n $why ]]; then
+			echo "STALL: $why, during $(current_test "$run")" | tee "$run/stall"
+			return 1
+		fi
+		if (( SECONDS >= next_note )); then
+			log "  ... $title: $(results_so_far "$run") done, now $(current_test "$run")"
+			next_note=$((SECONDS + 60))
+		fi
+	done
+}
+
 require_tree() {
 	[[ -e $LINUX/.git ]] || die "no kernel tree at $LINUX: run scripts/base-tree first"
 }
