@@ -70,6 +70,10 @@ expect "patch that does not apply is named with file and hunk" nonzero \
 	env BUILD="$scratch/b1" PATCHES="$scratch/bad-patches" KERNEL_SRC="$user" \
 	"$root/scripts/base-tree"
 
+# 1b. A base revision the archive does not offer is named, not guessed.
+expect "unknown Debian base revision is named" nonzero 'apt-get download linux-source-6.1=0.0-0 failed' -- \
+	env BUILD="$scratch/b0" DEB_VERSION=0.0-0 "$root/scripts/base-tree"
+
 # 2. KERNEL_SRC that is not a kernel tree, or has uncommitted changes.
 mkdir -p "$scratch/notkernel"
 git -C "$scratch/notkernel" init -q
