@@ -3,12 +3,49 @@
 # shellcheck disable=SC2034  # variables are used by the scripts that source this
 
 ISP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${BUILD:-$ISP_ROOT/build}
-LINUX=$BUILD/linux            # kernel git repo: tag "base", branch "series"
+
+# Every command that sources this file: -h or --help prints the command's
+# header comment (its usage) and does nothing else.
+case ${1:-} in
+-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; /^# shellcheck/d; s/^# \{0,1\}//'; exit 0 ;;
+esac
+START_TS=${START_TS:-$(date +%s)}
+export START_TS
+
+log() { printf '[%4ds] %s\n' "$(( $(date +%s) - START_TS ))" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The kernel trees the series is kept for, as data: the Debian source
+# package, the revision it is pinned to (each security update is another
+# tree) and the commit id that importing that revision gives. BASE selects
+# one for every command; the first is the default.
+BASES=(6.12 6.1)
+declare -A BASE_PACKAGE=([6.12]=linux-source-6.12 [6.1]=linux-source-6.1)
+declare -A BASE_DEB_VERSION=([6.12]=6.12.117-1~deb12u1 [6.1]=6.1.192-2)
+declare -A BASE_IMPORT_COMMIT=(
+	[6.12]=dbdaab6a27b8fd2dca1115f0dc68b82668704e05
+	[6.1]=8484e9e133082890f92b2389dff4a8f887ebae8b
+)
+# Both series follow the rules of the newest tree: its checkpatch.pl.
+RULES_BASE=6.12
+BASE=${BASE:-${BASES[0]}}
+[[ -n ${BASE_PACKAGE[$BASE]+set} ]] ||
+	die "unknown base '$BASE' (known bases: ${BASES[*]})"
+export BASE
+
+# Per base: its kernel tree, builds and runs under build/BASE, its series in
+# patches/BASE (cover text in series/BASE), its mutants and environment
+# fixes. The compiler cache is shared.
+BUILD_ROOT=${BUILD_ROOT:-$ISP_ROOT/build}
+BUILD=${BUILD:-$BUILD_ROOT/$BASE}
+LINUX=$BUILD/linux            # kernel git repo: branch "series" above the base
 WT=$BUILD/wt                  # worktrees used for building and testing
 OUT=$BUILD/out                # out-of-tree kernel build directories
-PATCHES=${PATCHES:-$ISP_ROOT/patches}
-ENV_FIXES=$ISP_ROOT/env-fixes
+PATCHES=${PATCHES:-$ISP_ROOT/patches/$BASE}
+SERIES=$ISP_ROOT/series/$BASE
+MUTANTS=$ISP_ROOT/mutants/$BASE
+ENV_FIXES=$ISP_ROOT/env-fixes/$BASE
+TESTS=$ISP_ROOT/tests/$BASE    # selftest lists (test names differ by base)
 JOBS=${JOBS:-$(nproc)}
 
 # One identity for every commit the tooling creates, so that commit ids
@@ -17,15 +54,10 @@ ISP_NAME="kvm-isp developers"
 ISP_EMAIL="kvm-isp@users.noreply.invalid"
 BASE_DATE="2026-01-01T00:00:00+0000"
 
-export CCACHE_DIR=${CCACHE_DIR:-$BUILD/ccache}
+export CCACHE_DIR=${CCACHE_DIR:-$BUILD_ROOT/ccache}
 export CCACHE_BASEDIR=$BUILD
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 
-START_TS=${START_TS:-$(date +%s)}
-export START_TS
-
-log() { printf '[%4ds] %s\n' "$(( $(date +%s) - START_TS ))" "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 git_isp() {
 	GIT_AUTHOR_NAME=$ISP_NAME GIT_AUTHOR_EMAIL=$ISP_EMAIL \
@@ -139,7 +171,7 @@ checkout_tree() {
 	local commit key fix
 	commit=$(git -C "$LINUX" rev-parse --verify "$1^{commit}") ||
 		die "no such commit in build/linux: $1"
-	key="$commit $(cat "$ENV_FIXES"/*.patch 2>/dev/null | sha1sum | cut -c1-12)"
+	key="$commit $({ cat "$ENV_FIXES"/*.patch 2>/dev/null || true; } | sha1sum | cut -c1-12)"
 	if [[ ! -e $SRC ]]; then
 		mkdir -p "$WT"
 		git -C "$LINUX" worktree add -q --detach "$SRC" "$commit"

@@ -71,8 +71,12 @@ expect "patch that does not apply is named with file and hunk" nonzero \
 	"$root/scripts/base-tree"
 
 # 1b. A base revision the archive does not offer is named, not guessed.
-expect "unknown Debian base revision is named" nonzero 'apt-get download linux-source-6.1=0.0-0 failed' -- \
+expect "unknown Debian base revision is named" nonzero "apt-get download ${BASE_PACKAGE[$BASE]}=0.0-0 failed" -- \
 	env BUILD="$scratch/b0" DEB_VERSION=0.0-0 "$root/scripts/base-tree"
+
+# 1c. An unknown base is named, with the known ones, before anything runs.
+expect "unknown base is named with the known bases" nonzero "unknown base '5.10' \\(known bases: ${BASES[*]}\\)" -- \
+	env BASE=5.10 "$root/scripts/base-tree"
 
 # 2. KERNEL_SRC that is not a kernel tree, or has uncommitted changes.
 mkdir -p "$scratch/notkernel"
@@ -98,13 +102,13 @@ after=$(git -C "$user" rev-parse HEAD; git -C "$user" status --porcelain)
 if [[ $before == "$after" ]]; then ok "KERNEL_SRC tree left untouched"; else notok "KERNEL_SRC tree left untouched" "$after"; fi
 
 # 4. Export twice without a change: no byte moves.
-cp -r "$root/patches" "$scratch/p1"
+cp -r "$PATCHES" "$scratch/p1"
 expect "export twice without change is byte-identical" 0 'patches/ is up to date' -- \
 	"$root/scripts/export-series" --check
 
 # 5. A checkpatch violation fails the checkpatch gate.
 mkdir -p "$scratch/cp"
-sed 's/^Signed-off-by: .*$//' "$(ls "$root"/patches/*0001-*.patch)" >"$scratch/cp/0001-nosob.patch"
+sed 's/^Signed-off-by: .*$//' "$(ls "$PATCHES"/*0001-*.patch)" >"$scratch/cp/0001-nosob.patch"
 expect "checkpatch violation is reported as a failure" nonzero 'checkpatch FAIL 0001-nosob.patch' -- \
 	"$root/scripts/checkpatch-series" "$scratch/cp"
 expect "the series itself passes checkpatch" 0 'checkpatch ok' -- \
@@ -112,7 +116,7 @@ expect "the series itself passes checkpatch" 0 'checkpatch ok' -- \
 
 # 6. A mistyped test mode is named before anything is built or booted.
 expect "scripts/ab names an unknown mode" nonzero "unknown test mode 'tdp,shadow'" -- \
-	env MODES=tdp,shadow "$root/scripts/ab" "$root/tests/ci.list"
+	env MODES=tdp,shadow "$root/scripts/ab" "$root/tests/$BASE/ci.list"
 expect "scripts/mutants names an unknown mode" nonzero "unknown test mode 'amd'" -- \
 	env MUTANT_MODES=amd "$root/scripts/mutants"
 
