@@ -78,6 +78,13 @@ expect "unknown Debian base revision is named" nonzero "apt-get download ${BASE_
 expect "unknown base is named with the known bases" nonzero "unknown base '5.10' \\(known bases: ${BASES[*]}\\)" -- \
 	env BASE=5.10 "$root/scripts/base-tree"
 
+# 1d. --help prints the command's usage and does nothing else.
+for cmd in main test base-tree build mutants ab gates export-series; do
+	expect "scripts/$cmd --help prints usage" 0 "scripts/$cmd|$cmd" -- \
+		env BUILD="$scratch/help" "$root/scripts/$cmd" --help
+done
+if [[ -e $scratch/help ]]; then notok "--help touches nothing" "$scratch/help was created"; else ok "--help touches nothing"; fi
+
 # 2. KERNEL_SRC that is not a kernel tree, or has uncommitted changes.
 mkdir -p "$scratch/notkernel"
 git -C "$scratch/notkernel" init -q
