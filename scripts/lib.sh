@@ -59,6 +59,38 @@ export CCACHE_BASEDIR=$BUILD
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 
 
+# Background children (emulators, builds) of this command: stopped, with
+# everything they started, when the command ends or is interrupted, so that
+# Ctrl-C (or a kill of the command) leaves no emulator or compiler running.
+ISP_CHILDREN=()
+track_child() { ISP_CHILDREN+=("$1"); }
+kill_tree() {
+	local child
+	for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$child"; done
+	kill -TERM "$1" 2>/dev/null || true
+}
+stop_children() {
+	local pid
+	for pid in "${ISP_CHILDREN[@]}"; do kill_tree "$pid"; done
+	ISP_CHILDREN=()
+}
+trap stop_children EXIT
+trap 'stop_children; trap - INT; kill -INT $$' INT
+trap 'stop_children; exit 143' TERM
+
+# One command at a time writes a build directory: commands that write it call
+# lock_build; a second one stops with a named error instead of interleaving.
+# The commands a locked command runs inherit its lock (ISP_LOCKED).
+lock_build() {
+	[[ ${ISP_LOCKED:-} == *"|$BUILD|"* ]] && return 0
+	mkdir -p "$BUILD"
+	exec {ISP_LOCK_FD}>>"$BUILD/.lock"
+	flock -n "$ISP_LOCK_FD" ||
+		die "${BUILD#"$ISP_ROOT"/} is in use by $(cat "$BUILD/.lock.owner" 2>/dev/null || echo "another command"); wait for it to end, or use another BUILD"
+	echo "PID $$ ($(basename "$0"))" >"$BUILD/.lock.owner"
+	export ISP_LOCKED="${ISP_LOCKED:-|}$BUILD|"
+}
+
 git_isp() {
 	GIT_AUTHOR_NAME=$ISP_NAME GIT_AUTHOR_EMAIL=$ISP_EMAIL \
 	GIT_COMMITTER_NAME=$ISP_NAME GIT_COMMITTER_EMAIL=$ISP_EMAIL \
@@ -74,6 +106,7 @@ run_logged() {
 	log "$what (log: ${logf#"$ISP_ROOT"/})"
 	"$@" >"$logf" 2>&1 &
 	pid=$!
+	track_child "$pid"
 	local next=$((t0 + 30))
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 2

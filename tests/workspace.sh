@@ -130,5 +130,46 @@ expect "scripts/mutants names an unknown mode" nonzero "unknown test mode 'amd'"
 expect "scripts/stress-check names a bad count" nonzero "BOOTS must be a positive number, not 'many'" -- \
 	"$root/scripts/stress-check" many
 
+# 7. Two commands on one build directory do not interleave: the second
+#    stops with a named error and leaves the first one's files alone.
+mkdir -p "$scratch/lockb"
+( exec 9>>"$scratch/lockb/.lock"; flock 9; echo "PID 1 (fixture)" >"$scratch/lockb/.lock.owner"; exec sleep 30 ) &
+holder=$!
+sleep 1
+expect "a second command on a busy build directory stops with a named error" nonzero \
+	'is in use by PID 1 \(fixture\)' -- env BUILD="$scratch/lockb" "$root/scripts/run-vm" base tdp
+kill "$holder" 2>/dev/null || true
+
+# 8. Ctrl-C on a runner stops the emulator it started (a background child,
+#    which ignores SIGINT as background children of scripts do).
+if [[ -f $BUILD/artifacts/base/bzImage && -d $BUILD/artifacts/patched/kvm ]]; then
+	mkdir -p "$scratch/fakebin"
+	printf '#!/bin/sh\ntrap "" INT\nexec sleep 613\n' >"$scratch/fakebin/qemu-system-x86_64"
+	chmod +x "$scratch/fakebin/qemu-system-x86_64"
+	set -m
+	RUN_NAME=workspace-sigint PATH="$scratch/fakebin:$PATH" \
+		"$root/scripts/run-vm" base tdp "$TESTS/mutant.list" >/dev/null 2>&1 &
+	runner=$!
+	set +m
+	for _ in $(seq 60); do pgrep -f 'sleep 613' >/dev/null && break; sleep 1; done
+	kill -INT -- "-$runner" 2>/dev/null || true
+	wait "$runner" 2>/dev/null || true
+	sleep 1
+	if pgrep -f 'sleep 613' >/dev/null; then
+		notok "Ctrl-C on scripts/run-vm stops its emulator" "$(pgrep -af 'sleep 613')"
+		pkill -f 'sleep 613' || true
+	else
+		ok "Ctrl-C on scripts/run-vm stops its emulator"
+	fi
+	rm -rf "$BUILD/runs/workspace-sigint"
+	expect "scripts/run-vm names a bad SMP" nonzero "SMP must be a number of vCPUs, not 'abc'" -- \
+		env SMP=abc RUN_NAME=workspace-smp "$root/scripts/run-vm" base tdp "$TESTS/mutant.list"
+	expect "scripts/run-vm reports QEMU failing to start" nonzero 'QEMU exited with status 1: .*memory' -- \
+		env MEM=99999999 RUN_NAME=workspace-mem "$root/scripts/run-vm" base tdp "$TESTS/mutant.list"
+	rm -rf "$BUILD/runs/workspace-smp" "$BUILD/runs/workspace-mem"
+else
+	notok "Ctrl-C on scripts/run-vm stops its emulator" "no base kernel: run scripts/build base and patched first"
+fi
+
 echo "workspace: $pass passed, $fail failed"
 (( fail == 0 ))
