@@ -131,6 +131,16 @@ check "report: pass->fail that passes on re-run is flaky" "\| t_flaky \| PASS \|
 check "report: fail on both is an environment limit, listed" "\| t_env \| FAIL \| FAIL \| fail on both \(environment\) \| fixture failure line" "$out"
 check "report: a test the base run never reached is not compared" "\| t_short \| MISSING \| PASS \| not run on base \|" "$out"
 if (( rc != 0 )); then ok "report: exits non-zero on a regression"; else notok "report: exits non-zero on a regression" "$out"; fi
+before=$(sha1sum <"$fake/report.md")
+out=$(ISP_RUNS=$fake/runs "$root/scripts/report" intel-tdp 2>&1) && rc=0 || rc=$?
+check "report: no runs for a mode is a named error" "no runs for modes intel-tdp" "$out"
+if (( rc != 0 )) && [[ $(sha1sum <"$fake/report.md") == "$before" ]]; then
+	ok "report: an empty run does not replace a written report"
+else
+	notok "report: an empty run does not replace a written report" "exit $rc; $out"
+fi
+out=$(ISP_RUNS=$fake/runs "$root/scripts/report" amd 2>&1) && rc=0 || rc=$?
+check "report: an unknown mode is a named error" "unknown test mode 'amd'" "$out"
 rm -rf "$fake"
 
 # 6. The Bochs (Intel) runner: a panic ends the run with its lines (Bochs
