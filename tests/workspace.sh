@@ -113,6 +113,25 @@ cp -r "$PATCHES" "$scratch/p1"
 expect "export twice without change is byte-identical" 0 'patches/ is up to date' -- \
 	"$root/scripts/export-series" --check
 
+# 4b. base-tree on a tree with work patches/ does not hold names the kind of
+#     work and keeps it; a series applied only in part is applied again.
+b5=(env BUILD="$scratch/b5" KERNEL_SRC="$user" "$root/scripts/base-tree")
+git -C "$scratch/b5/linux" reset -q --hard HEAD~2
+expect "a series applied in part is applied again from patches/" 0 'applied only in part' -- "${b5[@]}"
+expect "... and then matches patches/" 0 'patches/ is up to date' -- \
+	env BUILD="$scratch/b5" "$root/scripts/export-series" --check
+echo "/* uncommitted */" >>"$scratch/b5/linux/Makefile"
+expect "uncommitted changes in the tree are refused" nonzero 'has uncommitted changes' -- "${b5[@]}"
+git -C "$scratch/b5/linux" checkout -q Makefile
+git -C "$scratch/b5/linux" -c user.name=x -c user.email=x@invalid commit -q --allow-empty -m "user work"
+expect "a commit of the user's own is refused and kept" nonzero 'has commits that patches/.* does not hold \(from "user work"\)' -- "${b5[@]}"
+git -C "$scratch/b5/linux" reset -q --hard HEAD~1
+mkdir -p "$scratch/edited"
+cp "$PATCHES"/*.patch "$scratch/edited/"
+sed -i '0,/^+[^+]/s/^+\([^+].*\)$/+\1 \/\* hand edit \*\//' "$(ls "$scratch"/edited/*0001-*.patch)"
+expect "a hand-edited patch file is named" nonzero 'differs from .*0001-' -- \
+	env PATCHES="$scratch/edited" "${b5[@]}"
+
 # 5. A checkpatch violation fails the checkpatch gate.
 mkdir -p "$scratch/cp"
 sed 's/^Signed-off-by: .*$//' "$(ls "$PATCHES"/*0001-*.patch)" >"$scratch/cp/0001-nosob.patch"
