@@ -205,6 +205,10 @@ checkout_tree() {
 	commit=$(git -C "$LINUX" rev-parse --verify "$1^{commit}") ||
 		die "no such commit in build/linux: $1"
 	key="$commit $({ cat "$ENV_FIXES"/*.patch 2>/dev/null || true; } | sha1sum | cut -c1-12)"
+	if [[ -e $SRC ]] && ! git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
+		# The tree it was a worktree of is gone (build/BASE/linux made anew).
+		rm -rf "$WT"
+	fi
 	if [[ ! -e $SRC ]]; then
 		mkdir -p "$WT"
 		git -C "$LINUX" worktree add -q --detach "$SRC" "$commit"

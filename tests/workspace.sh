@@ -108,6 +108,15 @@ expect "apply then export is byte-identical to patches/" 0 'patches/ is up to da
 after=$(git -C "$user" rev-parse HEAD; git -C "$user" status --porcelain)
 if [[ $before == "$after" ]]; then ok "KERNEL_SRC tree left untouched"; else notok "KERNEL_SRC tree left untouched" "$after"; fi
 
+# 3b. A KERNEL_SRC that is not the tree build/BASE/linux was made from is
+#     refused with a named error, not ignored.
+expect "KERNEL_SRC other than the tree's base is refused" nonzero 'was made from base .*to switch trees, use another BUILD' -- \
+	env BUILD="$scratch/b5" KERNEL_SRC="$scratch/notkernel" "$root/scripts/base-tree"
+expect "KERNEL_SRC that does not exist, beside an existing tree, is named" nonzero 'KERNEL_SRC=/nonexistent is not a git tree' -- \
+	env BUILD="$scratch/b5" KERNEL_SRC=/nonexistent "$root/scripts/base-tree"
+expect "scripts/build without a tree is a named error" nonzero 'no kernel tree at .*run scripts/base-tree first' -- \
+	env BUILD="$scratch/empty" "$root/scripts/build" base
+
 # 4. Export twice without a change: no byte moves.
 cp -r "$PATCHES" "$scratch/p1"
 expect "export twice without change is byte-identical" 0 'patches/ is up to date' -- \
@@ -186,6 +195,16 @@ if [[ -f $BUILD/artifacts/base/bzImage && -d $BUILD/artifacts/patched/kvm ]]; th
 	expect "scripts/run-vm reports QEMU failing to start" nonzero 'QEMU exited with status 1: .*memory' -- \
 		env MEM=99999999 RUN_NAME=workspace-mem "$root/scripts/run-vm" base tdp "$TESTS/mutant.list"
 	rm -rf "$BUILD/runs/workspace-smp" "$BUILD/runs/workspace-mem"
+	mkdir -p "$BUILD/runs/workspace-keep"
+	echo "an earlier run" >"$BUILD/runs/workspace-keep/tap.log"
+	expect "scripts/run-vm names a mistyped list" nonzero 'no test list /typo.list' -- \
+		env RUN_NAME=workspace-keep "$root/scripts/run-vm" base tdp /typo.list
+	if [[ -f $BUILD/runs/workspace-keep/tap.log ]]; then
+		ok "... and keeps the earlier run"
+	else
+		notok "... and keeps the earlier run" "$BUILD/runs/workspace-keep was emptied"
+	fi
+	rm -rf "$BUILD/runs/workspace-keep"
 else
 	notok "Ctrl-C on scripts/run-vm stops its emulator" "no base kernel: run scripts/build base and patched first"
 fi
