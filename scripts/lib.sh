@@ -190,6 +190,15 @@ watch_guest() {
 	done
 }
 
+# A runner's exit status: non-zero, with the reason, if the watchdog ended
+# the run or a test failed (scripts/parse then tells the details).
+runner_verdict() {
+	local run=$1 failed
+	[[ ! -f $run/stall ]] || die "$(cat "$run/stall")"
+	failed=$(tr -d '\r' <"$run/tap.log" 2>/dev/null | sed -n 's/^not ok [0-9]* selftests: kvm: //p' | tr '\n' ';')
+	[[ -z $failed ]] || die "test(s) failed: ${failed%;}"
+}
+
 require_tree() {
 	[[ -e $LINUX/.git ]] || die "no kernel tree at $LINUX: run scripts/base-tree first"
 }

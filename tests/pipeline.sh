@@ -47,8 +47,10 @@ if (( SECONDS - t0 < 60 )); then ok "guest panic: caught in $((SECONDS - t0))s";
 # 2. A hanging test is killed at its timeout and named; the next test runs;
 #    a listed test that is not in the initramfs is a named failure.
 t0=$SECONDS
-RUN_NAME=fixture-hang TEST_TIMEOUT=5 \
-	"$root/scripts/run-vm" fixture tdp "$lists/hang.list" >/dev/null 2>&1 || true
+out=$(RUN_NAME=fixture-hang TEST_TIMEOUT=5 \
+	"$root/scripts/run-vm" fixture tdp "$lists/hang.list" 2>&1) && rc=0 || rc=$?
+check "scripts/run-vm names the failed tests" "error: test\(s\) failed: hang # TIMEOUT 5 seconds;not_built # missing binary;hangfork" "$out"
+if (( rc != 0 )); then ok "scripts/run-vm exits non-zero when a test fails"; else notok "scripts/run-vm exits non-zero when a test fails" "$out"; fi
 tap=$(tr -d '\r' <"$BUILD/runs/fixture-hang/tap.log" 2>/dev/null || true)
 check "hanging test killed at its timeout and named" "^not ok 1 selftests: kvm: hang # TIMEOUT 5 seconds" "$tap"
 check "test after the hanging one still runs" "^ok 2 selftests: kvm: pass$" "$tap"
