@@ -74,21 +74,36 @@ stop_children() {
 	for pid in "${ISP_CHILDREN[@]}"; do kill_tree "$pid"; done
 	ISP_CHILDREN=()
 }
-trap stop_children EXIT
-trap 'stop_children; trap - INT; kill -INT $$' INT
-trap 'stop_children; exit 143' TERM
+trap 'stop_children; release_lock' EXIT
+trap 'stop_children; release_lock; trap - INT; kill -INT $$' INT
+trap 'stop_children; release_lock; exit 143' TERM
 
 # One command at a time writes a build directory: commands that write it call
 # lock_build; a second one stops with a named error instead of interleaving.
-# The commands a locked command runs inherit its lock (ISP_LOCKED).
+# The commands a locked command runs inherit its lock (ISP_LOCKED). The lock
+# is a directory holding the owner's PID, not an flock: git and make leave
+# daemons behind (git gc --auto) that would inherit and keep a lock file
+# descriptor. A lock whose owner is gone is taken over.
+ISP_LOCK_DIR=
 lock_build() {
 	[[ ${ISP_LOCKED:-} == *"|$BUILD|"* ]] && return 0
 	mkdir -p "$BUILD"
-	exec {ISP_LOCK_FD}>>"$BUILD/.lock"
-	flock -n "$ISP_LOCK_FD" ||
-		die "${BUILD#"$ISP_ROOT"/} is in use by $(cat "$BUILD/.lock.owner" 2>/dev/null || echo "another command"); wait for it to end, or use another BUILD"
-	echo "PID $$ ($(basename "$0"))" >"$BUILD/.lock.owner"
+	local lock=$BUILD/.lock owner
+	if ! mkdir "$lock" 2>/dev/null; then
+		owner=$(cat "$lock/owner" 2>/dev/null || true)
+		if [[ -n $owner ]] && kill -0 "${owner%% *}" 2>/dev/null; then
+			die "${BUILD#"$ISP_ROOT"/} is in use by PID $owner; wait for it to end, or use another BUILD"
+		fi
+		rm -rf "$lock"
+		mkdir "$lock" 2>/dev/null || die "${BUILD#"$ISP_ROOT"/} was just taken by another command"
+	fi
+	echo "$$ ($(basename "$0"))" >"$lock/owner"
+	ISP_LOCK_DIR=$lock
 	export ISP_LOCKED="${ISP_LOCKED:-|}$BUILD|"
+}
+release_lock() {
+	[[ -n $ISP_LOCK_DIR && $(cat "$ISP_LOCK_DIR/owner" 2>/dev/null) == "$$ "* ]] && rm -rf "$ISP_LOCK_DIR"
+	ISP_LOCK_DIR=
 }
 
 git_isp() {

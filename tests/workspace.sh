@@ -160,13 +160,33 @@ expect "scripts/stress-check names a bad count" nonzero "BOOTS must be a positiv
 
 # 7. Two commands on one build directory do not interleave: the second
 #    stops with a named error and leaves the first one's files alone.
-mkdir -p "$scratch/lockb"
-( exec 9>>"$scratch/lockb/.lock"; flock 9; echo "PID 1 (fixture)" >"$scratch/lockb/.lock.owner"; exec sleep 30 ) &
-holder=$!
-sleep 1
+mkdir -p "$scratch/lockb/.lock"
+echo "1 (fixture)" >"$scratch/lockb/.lock/owner"	# PID 1 is always alive
 expect "a second command on a busy build directory stops with a named error" nonzero \
 	'is in use by PID 1 \(fixture\)' -- env BUILD="$scratch/lockb" "$root/scripts/run-vm" base tdp
-kill "$holder" 2>/dev/null || true
+expect "... also for scripts/base-tree" nonzero 'is in use by PID 1 \(fixture\)' -- \
+	env BUILD="$scratch/lockb" "$root/scripts/base-tree"
+echo "999999 (gone)" >"$scratch/lockb/.lock/owner"
+expect "a lock whose owner is gone is taken over" nonzero 'no kernel tree at' -- \
+	env BUILD="$scratch/lockb" "$root/scripts/build" base
+
+# 7b. parse and checkpatch-series: named errors; parse names a failing test,
+#     with its own failure line (not the guest harness's last note), and
+#     exits non-zero.
+expect "scripts/parse names a missing run directory" nonzero 'no run directory /nonexistent' -- \
+	"$root/scripts/parse" /nonexistent
+expect "scripts/parse --help prints its usage" 0 'scripts/parse RUNDIR' -- "$root/scripts/parse" --help
+expect "scripts/parse with too many arguments prints its usage" nonzero 'usage: scripts/parse RUNDIR' -- \
+	"$root/scripts/parse" a b c
+mkdir -p "$scratch/run-fail"
+printf '%s\n' "TAP version 13" "1..2" "# selftests: kvm: good" "ok 1 selftests: kvm: good" \
+	"# selftests: kvm: bad" "# bad: the assertion that failed" "not ok 2 selftests: kvm: bad" \
+	"# isp: all tests done" >"$scratch/run-fail/tap.log"
+: >"$scratch/run-fail/console.log"
+expect "scripts/parse names a failing test with its failure line and fails" nonzero \
+	'FAILED: bad: bad: the assertion that failed$' -- "$root/scripts/parse" "$scratch/run-fail"
+expect "scripts/checkpatch-series names a missing directory" nonzero 'no patch directory /nonexistent' -- \
+	"$root/scripts/checkpatch-series" /nonexistent
 
 # 8. Ctrl-C on a runner stops the emulator it started (a background child,
 #    which ignores SIGINT as background children of scripts do).
@@ -190,6 +210,24 @@ if [[ -f $BUILD/artifacts/base/bzImage && -d $BUILD/artifacts/patched/kvm ]]; th
 		ok "Ctrl-C on scripts/run-vm stops its emulator"
 	fi
 	rm -rf "$BUILD/runs/workspace-sigint"
+	printf '#!/bin/sh\ntrap "" INT\nexec sleep 614\n' >"$scratch/fakebin/bochs"
+	chmod +x "$scratch/fakebin/bochs"
+	set -m
+	RUN_NAME=workspace-sigint-bochs PATH="$scratch/fakebin:$PATH" \
+		"$root/scripts/run-bochs" base tdp "$TESTS/mutant.list" >/dev/null 2>&1 &
+	runner=$!
+	set +m
+	for _ in $(seq 120); do pgrep -f 'sleep 614' >/dev/null && break; sleep 1; done
+	kill -INT -- "-$runner" 2>/dev/null || true
+	wait "$runner" 2>/dev/null || true
+	sleep 1
+	if pgrep -f 'sleep 614' >/dev/null; then
+		notok "Ctrl-C on scripts/run-bochs stops Bochs" "$(pgrep -af 'sleep 614')"
+		pkill -f 'sleep 614' || true
+	else
+		ok "Ctrl-C on scripts/run-bochs stops Bochs"
+	fi
+	rm -rf "$BUILD/runs/workspace-sigint-bochs"
 	expect "scripts/run-vm names a bad SMP" nonzero "SMP must be a number of vCPUs, not 'abc'" -- \
 		env SMP=abc RUN_NAME=workspace-smp "$root/scripts/run-vm" base tdp "$TESTS/mutant.list"
 	expect "scripts/run-vm reports QEMU failing to start" nonzero 'QEMU exited with status 1: .*memory' -- \
