@@ -191,43 +191,33 @@ expect "scripts/checkpatch-series names a missing directory" nonzero 'no patch d
 # 8. Ctrl-C on a runner stops the emulator it started (a background child,
 #    which ignores SIGINT as background children of scripts do).
 if [[ -f $BUILD/artifacts/base/bzImage && -d $BUILD/artifacts/patched/kvm ]]; then
-	mkdir -p "$scratch/fakebin"
-	printf '#!/bin/sh\ntrap "" INT\nexec sleep 613\n' >"$scratch/fakebin/qemu-system-x86_64"
-	chmod +x "$scratch/fakebin/qemu-system-x86_64"
-	set -m
-	RUN_NAME=workspace-sigint PATH="$scratch/fakebin:$PATH" \
-		"$root/scripts/run-vm" base tdp "$TESTS/mutant.list" >/dev/null 2>&1 &
-	runner=$!
-	set +m
-	for _ in $(seq 60); do pgrep -f 'sleep 613' >/dev/null && break; sleep 1; done
-	kill -INT -- "-$runner" 2>/dev/null || true
-	wait "$runner" 2>/dev/null || true
-	sleep 1
-	if pgrep -f 'sleep 613' >/dev/null; then
-		notok "Ctrl-C on scripts/run-vm stops its emulator" "$(pgrep -af 'sleep 613')"
-		pkill -f 'sleep 613' || true
-	else
-		ok "Ctrl-C on scripts/run-vm stops its emulator"
-	fi
-	rm -rf "$BUILD/runs/workspace-sigint"
-	printf '#!/bin/sh\ntrap "" INT\nexec sleep 614\n' >"$scratch/fakebin/bochs"
-	chmod +x "$scratch/fakebin/bochs"
-	set -m
-	RUN_NAME=workspace-sigint-bochs PATH="$scratch/fakebin:$PATH" \
-		"$root/scripts/run-bochs" base tdp "$TESTS/mutant.list" >/dev/null 2>&1 &
-	runner=$!
-	set +m
-	for _ in $(seq 120); do pgrep -f 'sleep 614' >/dev/null && break; sleep 1; done
-	kill -INT -- "-$runner" 2>/dev/null || true
-	wait "$runner" 2>/dev/null || true
-	sleep 1
-	if pgrep -f 'sleep 614' >/dev/null; then
-		notok "Ctrl-C on scripts/run-bochs stops Bochs" "$(pgrep -af 'sleep 614')"
-		pkill -f 'sleep 614' || true
-	else
-		ok "Ctrl-C on scripts/run-bochs stops Bochs"
-	fi
-	rm -rf "$BUILD/runs/workspace-sigint-bochs"
+	# A fake EMULATOR (sleep MARKER) that ignores SIGINT; SIGINT to the
+	# runner's process group, as Ctrl-C sends it.
+	#   sigint_stops RUNNER EMULATOR MARKER
+	sigint_stops() {
+		local runner_name=$1 emulator=$2 marker=$3 runner
+		mkdir -p "$scratch/fakebin"
+		printf '#!/bin/sh\ntrap "" INT\nexec sleep %s\n' "$marker" >"$scratch/fakebin/$emulator"
+		chmod +x "$scratch/fakebin/$emulator"
+		set -m
+		RUN_NAME=workspace-sigint PATH="$scratch/fakebin:$PATH" \
+			"$root/scripts/$runner_name" base tdp "$TESTS/mutant.list" >/dev/null 2>&1 &
+		runner=$!
+		set +m
+		for _ in $(seq 120); do pgrep -f "sleep $marker" >/dev/null && break; sleep 1; done
+		kill -INT -- "-$runner" 2>/dev/null || true
+		wait "$runner" 2>/dev/null || true
+		sleep 1
+		if pgrep -f "sleep $marker" >/dev/null; then
+			notok "Ctrl-C on scripts/$runner_name stops $emulator" "$(pgrep -af "sleep $marker")"
+			pkill -f "sleep $marker" || true
+		else
+			ok "Ctrl-C on scripts/$runner_name stops $emulator"
+		fi
+		rm -rf "$BUILD/runs/workspace-sigint"
+	}
+	sigint_stops run-vm qemu-system-x86_64 613
+	sigint_stops run-bochs bochs 614
 	expect "scripts/run-vm names a bad SMP" nonzero "SMP must be a number of vCPUs, not 'abc'" -- \
 		env SMP=abc RUN_NAME=workspace-smp "$root/scripts/run-vm" base tdp "$TESTS/mutant.list"
 	expect "scripts/run-vm reports QEMU failing to start" nonzero 'QEMU exited with status 1: .*memory' -- \
@@ -244,7 +234,7 @@ if [[ -f $BUILD/artifacts/base/bzImage && -d $BUILD/artifacts/patched/kvm ]]; th
 	fi
 	rm -rf "$BUILD/runs/workspace-keep"
 else
-	notok "Ctrl-C on scripts/run-vm stops its emulator" "no base kernel: run scripts/build base and patched first"
+	notok "Ctrl-C on the runners stops their emulators" "no base kernel: run scripts/build base and patched first"
 fi
 
 echo "workspace: $pass passed, $fail failed"
