@@ -157,6 +157,10 @@ expect "scripts/mutants names an unknown mode" nonzero "unknown test mode 'amd'"
 
 expect "scripts/stress-check names a bad count" nonzero "BOOTS must be a positive number, not 'many'" -- \
 	"$root/scripts/stress-check" many
+expect "scripts/stress-check names the base it is for" nonzero "use BASE=6.1" -- \
+	env BASE=6.12 "$root/scripts/stress-check" 1 1
+expect "scripts/bench names the base it is for" nonzero "use BASE=6.1" -- \
+	env BASE=6.12 "$root/scripts/bench"
 
 # 7. Two commands on one build directory do not interleave: the second
 #    stops with a named error and leaves the first one's files alone.
