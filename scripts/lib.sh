@@ -271,6 +271,25 @@ commit_on_series() {
 		git_isp -C "$LINUX" commit-tree "$tree" -p "$head" -m "$msg"
 }
 
+# A program of the project's (bench/, stress/) linked like a KVM selftest
+# against the patched tree's selftest library, into build/BASE/artifacts/
+# LABEL/kvm/DIR/NAME, so that run-vm/run-bochs with SELFTESTS_FROM=LABEL run
+# it as the test list line "DIR/NAME ARGS".
+#   build_selftest_program SOURCE LABEL DIR
+build_selftest_program() {
+	local src=$1 label=$2 dir=$3 t=$LINUX/tools/testing/selftests/kvm lib=$OUT/selftests-patched/lib
+	local name
+	name=$(basename "$src" .c)
+	[[ -f $lib/kvm_util.o ]] || die "no selftest library objects in $lib: run scripts/build patched"
+	mkdir -p "$BUILD/artifacts/$label/kvm/$dir"
+	gcc -Wall -Werror -Wno-unused-function -O2 -g -std=gnu99 -static \
+		-fno-stack-protector -fno-PIE -no-pie -pthread \
+		-I"$LINUX/tools/include" -I"$LINUX/tools/arch/x86/include" \
+		-isystem "$OUT/test/usr/include" -I"$t/include" -I"$t/include/x86_64" \
+		-I"$t" -I"$t/.." -I"$t/x86_64" \
+		-o "$BUILD/artifacts/$label/kvm/$dir/$name" "$src" "$lib/"*.o "$lib/x86_64/"*.o
+}
+
 make_kernel() {
 	local cfg=$1; shift
 	make -C "$SRC" O="$OUT/$cfg" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc" "$@"

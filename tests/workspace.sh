@@ -79,7 +79,7 @@ expect "unknown base is named with the known bases" nonzero "unknown base '5.10'
 	env BASE=5.10 "$root/scripts/base-tree"
 
 # 1d. --help prints the command's usage and does nothing else.
-for cmd in main test base-tree build mutants ab gates export-series; do
+for cmd in main test base-tree build mutants ab gates export-series stress; do
 	expect "scripts/$cmd --help prints usage" 0 "scripts/$cmd|$cmd" -- \
 		env BUILD="$scratch/help" "$root/scripts/$cmd" --help
 done
@@ -161,6 +161,12 @@ expect "scripts/stress-check names the base it is for" nonzero "use BASE=6.1" --
 	env BASE=6.12 "$root/scripts/stress-check" 1 1
 expect "scripts/bench names the base it is for" nonzero "use BASE=6.1" -- \
 	env BASE=6.12 "$root/scripts/bench"
+expect "scripts/stress names the base it is for" nonzero "use BASE=6.12" -- \
+	env BASE=6.1 "$root/scripts/stress"
+expect "scripts/stress names a bad count" nonzero "RUNS must be a positive number, not 'lots'" -- \
+	"$root/scripts/stress" lots
+expect "scripts/stress names an unknown mode" nonzero "unknown test mode 'fast'" -- \
+	env STRESS_MODE=fast "$root/scripts/stress" 1 1
 
 # 7. Two commands on one build directory do not interleave: the second
 #    stops with a named error and leaves the first one's files alone.
