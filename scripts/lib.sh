@@ -145,15 +145,32 @@ record_timing() {
 	printf '%s\t%s\n' "$1" "$2" >>"$BUILD/timings.txt"
 }
 
-# Test modes of scripts/ab and scripts/mutants: tdp and shadow boot under
-# QEMU (AMD SVM), intel-tdp and intel-shadow under Bochs (Intel VMX). Prints
-# the runner script and the mode it takes.
+# The results half (scripts/isp, a Python package): python3 -m isp.MODULE.
+export PYTHONPATH="$ISP_ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"
+
+# Test modes: config/modes, one row each ("mode | runner | arg | platform |
+# test timeout | kernel parameters").
+MODES_TABLE=$ISP_ROOT/config/modes
+# mode_rows: the rows, fields "|"-separated and trimmed; mode_row MODE: one.
+mode_rows() { sed -e '/^#/d' -e '/^[[:space:]]*$/d' -e 's/[[:space:]]*|[[:space:]]*/|/g' "$MODES_TABLE"; }
+mode_row() { mode_rows | awk -F'|' -v m="$1" '$1 == m'; }
+# all_modes: every mode's name; runner_modes RUNNER: those one runner boots.
+all_modes() { mode_rows | awk -F'|' '{ printf "%s%s", sep, $1; sep = " " }'; }
+runner_modes() { mode_rows | awk -F'|' -v r="$1" '$2 == r { printf "%s%s", sep, $1; sep = " " }'; }
+# runner_for MODE: "RUNNER ARG", or a named error listing the modes.
 runner_for() {
-	case $1 in
-	tdp|shadow) echo "run-vm $1" ;;
-	intel-tdp|intel-shadow) echo "run-bochs ${1#intel-}" ;;
-	*) die "unknown test mode '$1' (tdp, shadow, intel-tdp or intel-shadow)" ;;
-	esac
+	local row
+	row=$(mode_row "$1")
+	[[ -n $row ]] || die "unknown test mode '$1' (known: $(all_modes); config/modes)"
+	awk -F'|' '{ print $2, $3 }' <<<"$row"
+}
+# runner_mode RUNNER ARG: "TEST_TIMEOUT PARAMETERS..." of the row the runner
+# RUNNER boots for its argument ARG, or a named error.
+runner_mode() {
+	local row
+	row=$(mode_rows | awk -F'|' -v r="$1" -v a="$2" '$2 == r && $3 == a')
+	[[ -n $row ]] || die "$1 has no mode '$2' (known: $(mode_rows | awk -F'|' -v r="$1" '$2 == r { printf "%s%s", sep, $3; sep = " " }'); config/modes)"
+	awk -F'|' '{ print $5, $6 }' <<<"$row"
 }
 
 # For the runners' watchdogs and progress lines, from a run directory: the

@@ -161,6 +161,24 @@ expect "scripts/stress-check names the base it is for" nonzero "use BASE=6.1" --
 	env BASE=6.12 "$root/scripts/stress-check" 1 1
 expect "scripts/bench names the base it is for" nonzero "use BASE=6.1" -- \
 	env BASE=6.12 "$root/scripts/bench"
+# A damaged cached .deb is named and moved aside, so that a re-run downloads
+# it again.
+debs=("$BUILD"/deb/*.deb)
+if [[ -f ${debs[0]} ]]; then
+	mkdir -p "$scratch/damaged/deb"
+	head -c 100000 "${debs[0]}" >"$scratch/damaged/deb/$(basename "${debs[0]}")"
+	expect "base-tree names a damaged cached .deb" nonzero "is damaged .* moved to .*\.damaged; run again" -- \
+		env BUILD="$scratch/damaged" "$root/scripts/base-tree"
+	if [[ -f $scratch/damaged/deb/$(basename "${debs[0]}").damaged && ! -e $scratch/damaged/deb/$(basename "${debs[0]}") ]]; then
+		ok "... and moves it aside"
+	else
+		notok "... and moves it aside" "$(ls "$scratch/damaged/deb")"
+	fi
+else
+	notok "base-tree names a damaged cached .deb" "no cached .deb in $BUILD/deb to damage (scripts/base-tree downloads one)"
+fi
+expect "scripts/parse names a tree without kunit.py" nonzero "no kunit.py in $scratch/nokunit" -- \
+	"$root/scripts/parse" "$BUILD/runs" "$scratch/nokunit"
 expect "scripts/stress names the base it is for" nonzero "use BASE=6.12" -- \
 	env BASE=6.1 "$root/scripts/stress"
 expect "scripts/stress names a bad count" nonzero "RUNS must be a positive number, not 'lots'" -- \

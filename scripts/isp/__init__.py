@@ -1,0 +1,15 @@
+"""The results half of the project's tooling, in the spirit of the kernel's
+kunit.py: one job per module.
+
+  modes     the test modes (config/modes)
+  results   a run's result: tests, problems by kind; load, save, merge
+  tap       parse a run: KTAP through kunit.py's parser, the kernel log
+  classify  base against patched, per test, with the re-runs
+  render    the A/B report
+
+scripts/parse and scripts/report are the entry points; tests/tools_test.py
+tests this package on fixture runs, without a kernel.
+"""
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

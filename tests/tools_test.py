@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Tests of the results half (scripts/isp) on fixture runs: no kernel, no
+emulator. TAP goes through the kunit.py of an imported tree (KUNIT_TREE,
+default build/BASE/linux: scripts/base-tree).
+
+    tests/tools_test.py [-v]
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from isp import classify, modes, render, results, tap  # noqa: E402
+from isp.results import FAIL, PASS, SKIP, Kind, Problem, Result, Test  # noqa: E402
+
+BASE = os.environ.get("BASE", "6.12")
+TREE = os.environ.get("KUNIT_TREE", os.path.join(ROOT, "build", BASE, "linux"))
+
+# What the guest's harness writes: a plan, a block per test, a result line.
+TAP_TWO_OF_THREE = """\
+TAP version 13
+# nproc 2
+1..3
+# selftests: kvm: x86_64/first
+# running x86_64/first
+# x86_64/first: exit 0 after 1s
+ok 1 selftests: kvm: x86_64/first
+# selftests: kvm: x86_64/second -n 5
+# Random seed: 0x6b8b4567
+# ==== Test Assertion Failure ====
+#   x86_64/second.c:42: val == expected
+#   pid=115 tid=120 errno=0 - Success
+# sh: addr2line: not found
+#   L2 read 0xaa, expected 0xbb
+# x86_64/second -n 5: exit 254 after 3s
+not ok 2 selftests: kvm: x86_64/second -n 5 # exit=254
+# selftests: kvm: x86_64/third
+"""
+CONSOLE_QUIET = "[    0.000000] Linux version 6.12.117\n[    2.2] Run /init as init process\n"
+CONSOLE_WARNING = CONSOLE_QUIET + """\
+[    5.1] ------------[ cut here ]------------
+[    5.1] WARNING: CPU: 1 PID: 120 at arch/x86/kvm/mmu/mmu.c:1234 kvm_mmu_zap+0x1/0x2
+[    5.1] Call Trace:
+[    5.1]  <TASK>
+[    5.1] ---[ end trace 0000000000000000 ]---
+"""
+CONSOLE_KNOWN = CONSOLE_QUIET + """\
+[    1.0] WARNING: CPU: 0 PID: 0 at arch/x86/kernel/cpu/topology_common.c:57 parse_legacy+0x1/0x2
+[    1.0] Call Trace:
+"""
+
+
+def run_dir(parent, name, tap_text=None, console=None, stall=None):
+    d = os.path.join(parent, name)
+    os.makedirs(d)
+    for fname, text in (("tap.log", tap_text), ("console.log", console), ("stall", stall)):
+        if text is not None:
+            with open(os.path.join(d, fname), "w") as f:
+                f.write(text)
+    return d
+
+
+def result(*tests, problems=()):
+    return Result(run="r", tests={n: Test(s, f"why {n}") for n, s in tests},
+                  problems=list(problems))
+
+
+class ModesTest(unittest.TestCase):
+    def test_table_and_shell_agree(self):
+        table = modes.load()
+        self.assertEqual(list(table), ["tdp", "shadow", "intel-tdp", "intel-shadow"])
+        for m in table.values():
+            out = subprocess.run(
+                ["bash", "-c", f". {ROOT}/scripts/lib.sh; runner_for {m.name}; "
+                 f"runner_mode {m.runner} {m.arg}"],
+                capture_output=True, text=True, env=dict(os.environ, BASE=BASE))
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(out.stdout.splitlines(),
+                             [f"{m.runner} {m.arg}", f"{m.test_timeout} {m.params}"])
+
+    def test_unknown_mode_is_named(self):
+        with self.assertRaisesRegex(modes.UnknownMode, "unknown test mode 'amd' .known: tdp"):
+            modes.get("amd")
+
+
+class ParseTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(os.path.join(TREE, "tools/testing/kunit/kunit.py")):
+            raise RuntimeError(f"no kunit.py in {TREE}: run BASE={BASE} scripts/base-tree")
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def parse(self, name, **files):
+        return tap.parse_run(run_dir(self.tmp.name, name, **files), TREE, ROOT)
+
+    def test_short_plan_names_the_last_test(self):
+        r = self.parse("short", tap_text=TAP_TWO_OF_THREE, console=CONSOLE_QUIET)
+        self.assertEqual(r.plan, 3)
+        self.assertEqual({n: t.status for n, t in r.tests.items()},
+                         {"x86_64/first": PASS, "x86_64/second -n 5": FAIL})
+        self.assertEqual([p.kind for p in r.problems], [Kind.SHORT_TAP])
+        self.assertIn("last started: x86_64/third", r.problems[0].text)
+
+    def test_first_failure_is_the_assertion_message(self):
+        r = self.parse("fail", tap_text=TAP_TWO_OF_THREE, console=CONSOLE_QUIET)
+        t = r.tests["x86_64/second -n 5"]
+        self.assertEqual(t.first_failure, "L2 read 0xaa, expected 0xbb")
+        self.assertEqual(t.seconds, 3)
+
+    def test_stall_and_no_tap(self):
+        r = self.parse("stall", tap_text="", console=CONSOLE_QUIET,
+                       stall="STALL: no guest output for 210s during x86_64/first")
+        self.assertEqual([p.kind for p in r.problems], [Kind.NO_TAP, Kind.NO_PLAN, Kind.STALL])
+
+    def test_splat_fails_known_warning_does_not(self):
+        r = self.parse("splat", tap_text=TAP_TWO_OF_THREE, console=CONSOLE_WARNING)
+        self.assertIn(Kind.SPLATS, [p.kind for p in r.problems])
+        self.assertIn("mmu.c:1234", r.splats[0])
+        r = self.parse("known", tap_text=TAP_TWO_OF_THREE, console=CONSOLE_KNOWN)
+        self.assertEqual(r.splats, [])
+        self.assertEqual(len(r.known_splats), 1)
+
+    def test_missing_console_is_not_a_splat(self):
+        r = self.parse("noconsole", tap_text=TAP_TWO_OF_THREE)
+        self.assertEqual(r.splats, [])
+        self.assertIn(Kind.NO_CONSOLE, [p.kind for p in r.problems])
+
+    def test_save_load_round_trip(self):
+        r = self.parse("rt", tap_text=TAP_TWO_OF_THREE, console=CONSOLE_QUIET)
+        d = os.path.join(self.tmp.name, "rt")
+        r.save(d)
+        self.assertEqual(results.load(d), r)
+
+
+class MergeTest(unittest.TestCase):
+    def test_resume_after_a_frozen_test(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            first = Result(run="a", plan=3, tests={"x86_64/first": Test(PASS)}, problems=[
+                Problem(Kind.SHORT_TAP, "short TAP: plan 1..3, 1 results"),
+                Problem(Kind.STALL, "STALL: during x86_64/second"),
+                Problem(Kind.SPLATS, "1 kernel splat(s) in console.log")])
+            second = Result(run="a-resume1", plan=1, tests={"x86_64/third": Test(FAIL, "x")},
+                            problems=[Problem(Kind.SPLATS, "2 kernel splat(s) in console.log")])
+            for r in (first, second):
+                os.makedirs(os.path.join(tmp, r.run))
+                r.save(os.path.join(tmp, r.run))
+            with open(os.path.join(tmp, "a", "stall"), "w") as f:
+                f.write("STALL: no guest output for 210s during x86_64/second\n")
+            m = results.merge(tmp, 3, ["a", "a-resume1"], ["x86_64/second"])
+        self.assertEqual({n: t.status for n, t in m.tests.items()},
+                         {"x86_64/first": PASS, "x86_64/second": FAIL, "x86_64/third": FAIL})
+        self.assertIn("the tests after it ran in a-resume1", m.tests["x86_64/second"].first_failure)
+        # The freeze is the frozen test's failure; the splats stay problems.
+        self.assertEqual([(p.kind, p.text) for p in m.problems], [
+            (Kind.SPLATS, "1 kernel splat(s) in console.log"),
+            (Kind.SPLATS, "a-resume1: 2 kernel splat(s) in console.log")])
+
+
+class ClassifyTest(unittest.TestCase):
+    def cls(self, bs, ps, base_reruns=(), patched_reruns=(), ours=()):
+        rows, bad = classify.classify(
+            "tdp", result(("t", bs)), result(("t", ps)), set(ours),
+            [result(("t", s)) for s in base_reruns], [result(("t", s)) for s in patched_reruns])
+        return rows[0][3], bad
+
+    def test_classes(self):
+        self.assertEqual(self.cls(PASS, PASS), (classify.BOTH_PASS, []))
+        self.assertEqual(self.cls(FAIL, FAIL)[0], classify.BOTH_FAIL)
+        self.assertEqual(self.cls(FAIL, PASS)[0], classify.FIXED)
+        self.assertEqual(self.cls(PASS, SKIP)[0], classify.SKIPPED)
+
+    def test_regression_fails_every_patched_rerun_and_no_base_one(self):
+        c, bad = self.cls(PASS, FAIL, [PASS, PASS], [FAIL, FAIL])
+        self.assertEqual(c, classify.REGRESSION)
+        self.assertEqual(len(bad), 1)
+        self.assertEqual(self.cls(PASS, FAIL)[0], classify.REGRESSION)   # no re-runs
+
+    def test_flaky_rerun(self):
+        self.assertEqual(self.cls(PASS, FAIL, [PASS, PASS], [FAIL, PASS]), (classify.FLAKY, []))
+        self.assertEqual(self.cls(PASS, FAIL, [PASS, FAIL], [FAIL, FAIL]), (classify.FLAKY, []))
+
+    def test_series_test_must_pass_on_patched(self):
+        self.assertEqual(self.cls(SKIP, SKIP, ours=["t"])[0], classify.SERIES_SKIP)
+        c, bad = self.cls(FAIL, FAIL, ours=["t"])
+        self.assertEqual(len(bad), 1)
+        self.assertIn("series test t does not pass", bad[0])
+
+    def test_suspects_pass_on_base_only(self):
+        base = result(("a", PASS), ("b", PASS), ("c", FAIL), ("d", PASS))
+        patched = result(("a", PASS), ("b", FAIL), ("c", FAIL))
+        self.assertEqual(classify.suspects(base, patched), ["b", "d"])
+        self.assertEqual(classify.suspects(base, None), ["a", "b", "d"])
+
+    def test_missing_run_and_run_problems_fail(self):
+        rows, bad = classify.classify("tdp", None, result(("t", PASS)), set())
+        self.assertEqual((rows, bad), ([], ["tdp: no base run"]))
+        rows, bad = classify.classify(
+            "tdp", result(("t", PASS)),
+            result(problems=[Problem(Kind.STALL, "STALL: x")]), set())
+        self.assertEqual(rows[0][3], classify.not_run("patched"))
+        self.assertEqual(bad, ["tdp/patched: STALL: x"])
+
+
+class RenderTest(unittest.TestCase):
+    def test_verdict_first(self):
+        m = modes.get("tdp")
+        text = render.report("6.12", "base vs patched", ("abc", "def"), [m],
+                             {"tdp": [("t", PASS, FAIL, classify.REGRESSION, "why")]},
+                             {}, [], ["tdp: t passes on base, fails on patched: why"])
+        lines = text.splitlines()
+        self.assertTrue(lines[0].startswith("# A/B report"))
+        self.assertTrue(lines[2].startswith("Verdict: FAIL (1 problem"))
+        self.assertIn("| t | PASS | FAIL | REGRESSION | why |", text)
+        self.assertIn(m.params, text)
+
+
+if __name__ == "__main__":
+    unittest.main()
