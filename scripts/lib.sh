@@ -148,6 +148,10 @@ record_timing() {
 # The results half (scripts/isp, a Python package): python3 -m isp.MODULE.
 export PYTHONPATH="$ISP_ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"
 
+# The entries of a test list ("NAME [ARGS]" lines; comments and blank
+# lines dropped).
+list_entries() { grep -v -e '^#' -e '^[[:space:]]*$' "$1" || true; }
+
 # Test modes: config/modes, one row each ("mode | runner | arg | platform |
 # test timeout | kernel parameters").
 MODES_TABLE=$ISP_ROOT/config/modes
