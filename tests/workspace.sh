@@ -177,6 +177,22 @@ if [[ -f ${debs[0]} ]]; then
 else
 	notok "base-tree names a damaged cached .deb" "no cached .deb in $BUILD/deb to damage (scripts/base-tree downloads one)"
 fi
+# A worktree whose tree was made anew (build/BASE/linux removed and
+# imported again) is recreated, not reported as "not a git repository".
+# A one-file repository stands in for the kernel tree.
+stale=$scratch/stale
+new_tree() {
+	rm -rf "$stale/linux"
+	git init -q "$stale/linux"
+	echo "$1" >"$stale/linux/file"
+	git_isp -C "$stale/linux" add file
+	git_isp -C "$stale/linux" commit -q -m "$1"
+}
+checkout_in_stale() { env BUILD="$stale" bash -c ". '$root/scripts/lib.sh'; checkout_tree HEAD && cat \"\$SRC/file\""; }
+new_tree first
+expect "checkout_tree makes the worktree" 0 "^first$" -- checkout_in_stale
+new_tree second
+expect "checkout_tree recreates a worktree whose tree was made anew" 0 "^second$" -- checkout_in_stale
 expect "scripts/parse names a tree without kunit.py" nonzero "no kunit.py in $scratch/nokunit" -- \
 	"$root/scripts/parse" "$BUILD/runs" "$scratch/nokunit"
 expect "scripts/stress names the base it is for" nonzero "use BASE=6.12" -- \
