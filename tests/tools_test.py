@@ -115,6 +115,17 @@ class ParseTest(unittest.TestCase):
         self.assertEqual(t.first_failure, "L2 read 0xaa, expected 0xbb")
         self.assertEqual(t.seconds, 3)
 
+    def test_failure_without_assertion_is_its_last_line(self):
+        text = TAP_TWO_OF_THREE + """\
+# killed by a signal
+# x86_64/third: exit 139 after 0s
+not ok 3 selftests: kvm: x86_64/third # exit=139
+# isp: all tests done
+"""
+        r = self.parse("noassert", tap_text=text, console=CONSOLE_QUIET)
+        self.assertEqual(r.problems, [])
+        self.assertEqual(r.tests["x86_64/third"].first_failure, "killed by a signal")
+
     def test_stall_and_no_tap(self):
         r = self.parse("stall", tap_text="", console=CONSOLE_QUIET,
                        stall="STALL: no guest output for 210s during x86_64/first")
