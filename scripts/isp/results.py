@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 
@@ -100,7 +101,7 @@ def merge(runs_dir, plan, names, frozen):
                 continue
             merged.problems.append(p if i == 0 else Problem(p.kind, f"{name}: {p.text}"))
         if resumed:
-            why = open(os.path.join(runs_dir, name, "stall")).read().strip()
+            why = Path(runs_dir, name, "stall").read_text().strip()
             if i + 1 < len(names):
                 why += f" (the tests after it ran in {names[i + 1]})"
             merged.tests[frozen[i]] = Test(FAIL, why, 0)

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 from .results import Kind, Problem, Result, Test
 
@@ -27,7 +28,7 @@ def known_splats(root):
     path = os.path.join(root, "config", "known-splats")
     pats = []
     if os.path.exists(path):
-        for line in open(path):
+        for line in Path(path).read_text().splitlines():
             line = line.strip()
             if line and not line.startswith("#"):
                 pats.append(re.compile(line))
@@ -42,7 +43,7 @@ def kunit_parse(tree, tap):
              "parse", f"--json={js.name}", tap],
             capture_output=True, text=True)
         try:
-            data = json.load(open(js.name))
+            data = json.loads(Path(js.name).read_text())
         except (OSError, ValueError):
             return {}, out.stdout + out.stderr
     statuses = {}
@@ -61,7 +62,7 @@ def tap_details(tap):
     plan = None
     cur = None
     details = {}
-    for line in open(tap, errors="replace"):
+    for line in Path(tap).read_text(errors="replace").splitlines():
         line = line.rstrip("\n")
         m = re.match(r"^1\.\.(\d+)$", line)
         if m:
@@ -111,7 +112,7 @@ def scan_console(console, known):
     a known environment warning is reported as known, with all its lines."""
     if not os.path.exists(console):
         return [CONSOLE_MISSING], []
-    lines = open(console, errors="replace").read().splitlines()
+    lines = Path(console).read_text(errors="replace").splitlines()
     groups, last = [], -100
     for i, line in enumerate(lines):
         if SPLAT.search(line):
@@ -148,7 +149,7 @@ def parse_run(run, tree, root):
             + (f"; last started: {list(details)[-1]}" if details else "")))
     stall = os.path.join(run, "stall")
     if os.path.exists(stall):
-        problems.append(Problem(Kind.STALL, open(stall).read().strip()))
+        problems.append(Problem(Kind.STALL, Path(stall).read_text().strip()))
     splats, known = scan_console(os.path.join(run, "console.log"), known_splats(root))
     if splats == [CONSOLE_MISSING]:
         problems.append(Problem(Kind.NO_CONSOLE, CONSOLE_MISSING))
