@@ -11,7 +11,8 @@ require_tree
 scratch=$(mktemp -d)
 cleanup() {
 	for wt in "$scratch"/*/linux "$scratch"/dirty; do
-		[[ -e $wt ]] && git -C "$LINUX" worktree remove --force "$wt" 2>/dev/null
+		# Not every one is a worktree of build/BASE/linux (stale/linux).
+		if [[ -e $wt ]]; then git -C "$LINUX" worktree remove --force "$wt" 2>/dev/null || true; fi
 	done
 	git -C "$LINUX" worktree prune
 	rm -rf "$scratch"
