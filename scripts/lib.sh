@@ -160,6 +160,11 @@ mode_rows() { sed -e '/^#/d' -e '/^[[:space:]]*$/d' -e 's/[[:space:]]*|[[:space:
 mode_row() { mode_rows | awk -F'|' -v m="$1" '$1 == m'; }
 # all_modes: every mode's name; runner_modes RUNNER: those one runner boots.
 all_modes() { mode_rows | awk -F'|' '{ printf "%s%s", sep, $1; sep = " " }'; }
+# run_id [--purpose P] [--rerun K] LABEL MODE | run_id --resume K NAME: the
+# name of a run directory under build/BASE/runs (scripts/isp/runid.py).
+run_id() { python3 -m isp.runid "$@"; }
+# mode_of RUNNER ARG: the mode (row of config/modes) that RUNNER boots for ARG.
+mode_of() { mode_rows | awk -F'|' -v r="$1" -v a="$2" '$2 == r && $3 == a { print $1 }'; }
 runner_modes() { mode_rows | awk -F'|' -v r="$1" '$2 == r { printf "%s%s", sep, $1; sep = " " }'; }
 # runner_for MODE: "RUNNER ARG", or a named error listing the modes.
 runner_for() {

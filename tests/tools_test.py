@@ -13,7 +13,7 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from isp import classify, modes, render, results, tap  # noqa: E402
+from isp import bench, classify, modes, render, results, series, tap  # noqa: E402
 from isp.results import FAIL, PASS, SKIP, Kind, Problem, Result, Test  # noqa: E402
 
 BASE = os.environ.get("BASE", "6.12")
@@ -231,6 +231,40 @@ class RenderTest(unittest.TestCase):
         self.assertTrue(lines[2].startswith("Verdict: FAIL (1 problem"))
         self.assertIn("| t | PASS | FAIL | REGRESSION | why |", text)
         self.assertIn(m.params, text)
+
+
+BENCH_LINES = """\
+kernel=base thread=multi pair=1 phase=retry vcpus=2 ops=10 seconds=1 ops_per_sec=100.0 exits=7.000 mmu_flooded=0.000
+kernel=patched thread=multi pair=1 phase=retry vcpus=2 ops=10 seconds=1 ops_per_sec=90.0 exits=8.000 mmu_flooded=0.000
+kernel=patched thread=multi pair=2 phase=retry vcpus=2 ops=10 seconds=1 ops_per_sec=300.0 exits=8.000 mmu_flooded=0.000
+kernel=base thread=multi pair=2 phase=retry vcpus=2 ops=10 seconds=1 ops_per_sec=200.0 exits=7.000 mmu_flooded=0.000
+kernel=base-lockstat thread=multi pair=1 phase=retry vcpus=2 ops=10 seconds=1 ops_per_sec=1.0 mmu_lock_w_acq=7.000
+kernel=patched-lockstat thread=multi pair=1 phase=retry vcpus=2 ops=10 seconds=1 ops_per_sec=1.0 mmu_lock_w_acq=6.000
+"""
+
+
+class BenchTest(unittest.TestCase):
+    def test_ratio_within_pairs_and_counts(self):
+        text = bench.report(bench.parse(BENCH_LINES), ["# title"])
+        # Pair 1: 90/100, pair 2: 300/200; the median of the two ratios.
+        self.assertIn("| retry | 2 | private | 2 | 150 (100-200) | 195 (90-300) | "
+                      "1.200 (0.900-1.500) |", text)
+        self.assertIn("| 7.000 -> 8.000 |", text)
+        self.assertIn("| 7.000 -> 6.000 |", text)   # LOCK_STAT rows apart
+        self.assertNotIn("mmu_flooded", text)       # zero everywhere
+
+    def test_malformed_line_is_named(self):
+        with self.assertRaisesRegex(bench.BenchError, "line 2"):
+            bench.parse(BENCH_LINES.splitlines()[0] + "\nkernel=base vcpus=two\n")
+
+
+class SeriesTest(unittest.TestCase):
+    def test_cover_letter_placeholders_and_change_id(self):
+        patch = ("Subject: [PATCH 0/2] *** SUBJECT HERE ***\n\n*** BLURB HERE ***\n\n"
+                 "base-commit: abc\n-- \n")
+        text = series.fill_cover(patch, "KVM: x86: Do it\n\nWhy.\n", "20261202-x")
+        self.assertIn("[PATCH 0/2] KVM: x86: Do it\n\nWhy.\n", text)
+        self.assertIn("base-commit: abc\nchange-id: 20261202-x\n", text)
 
 
 if __name__ == "__main__":

@@ -156,12 +156,10 @@ expect "scripts/ab names an unknown mode" nonzero "unknown test mode 'tdp,shadow
 expect "scripts/mutants names an unknown mode" nonzero "unknown test mode 'amd'" -- \
 	env MUTANT_MODES=amd "$root/scripts/mutants"
 
-expect "scripts/stress-check names a bad count" nonzero "BOOTS must be a positive number, not 'many'" -- \
-	"$root/scripts/stress-check" many
-expect "scripts/stress-check names the base it is for" nonzero "use BASE=6.1" -- \
-	env BASE=6.12 "$root/scripts/stress-check" 1 1
-expect "scripts/bench names the base it is for" nonzero "use BASE=6.1" -- \
-	env BASE=6.12 "$root/scripts/bench"
+expect "scripts/bench names a bad pair count" nonzero "PAIRS must be a positive number, not 'ten'" -- \
+	"$root/scripts/bench" ten
+expect "scripts/bench names a bad thread mode" nonzero "TCG_THREADS: single or multi, not 'both'" -- \
+	env TCG_THREADS=both "$root/scripts/bench"
 # A damaged cached .deb is named and moved aside, so that a re-run downloads
 # it again.
 debs=("$BUILD"/deb/*.deb)
