@@ -13,7 +13,7 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from isp import bench, classify, modes, render, results, series, tap  # noqa: E402
+from isp import bench, classify, modes, render, results, runid, series, tap  # noqa: E402
 from isp.results import FAIL, PASS, SKIP, Kind, Problem, Result, Test  # noqa: E402
 
 BASE = os.environ.get("BASE", "6.12")
@@ -256,6 +256,19 @@ class BenchTest(unittest.TestCase):
     def test_malformed_line_is_named(self):
         with self.assertRaisesRegex(bench.BenchError, "line 2"):
             bench.parse(BENCH_LINES.splitlines()[0] + "\nkernel=base vcpus=two\n")
+
+
+class RunIdTest(unittest.TestCase):
+    def test_names(self):
+        self.assertEqual(runid.name("base", "tdp"), "base-tdp")
+        self.assertEqual(runid.name("patched-kcsan", "shadow", rerun=2),
+                         "patched-kcsan-shadow-rerun2")
+        self.assertEqual(runid.name("mutant-4", "tdp", purpose="stress"), "stress-mutant-4-tdp")
+        self.assertEqual(runid.resumed("base-tdp", 1), "base-tdp-resume1")
+        # The report finds a mode's re-runs, not another mode's.
+        import fnmatch
+        self.assertTrue(fnmatch.fnmatch("base-tdp-rerun1", runid.reruns_glob("base", "tdp")))
+        self.assertFalse(fnmatch.fnmatch("base-intel-tdp-rerun1", runid.reruns_glob("base", "tdp")))
 
 
 class SeriesTest(unittest.TestCase):
