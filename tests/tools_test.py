@@ -126,6 +126,15 @@ not ok 3 selftests: kvm: x86_64/third # exit=139
         self.assertEqual(r.problems, [])
         self.assertEqual(r.tests["x86_64/third"].first_failure, "killed by a signal")
 
+    def test_silent_timeout_is_named(self):
+        text = TAP_TWO_OF_THREE + """\
+# x86_64/third: exit 137 after 60s
+not ok 3 selftests: kvm: x86_64/third # TIMEOUT 60 seconds
+# isp: all tests done
+"""
+        r = self.parse("timeout", tap_text=text, console=CONSOLE_QUIET)
+        self.assertEqual(r.tests["x86_64/third"].first_failure, "TIMEOUT 60 seconds")
+
     def test_stall_and_no_tap(self):
         r = self.parse("stall", tap_text="", console=CONSOLE_QUIET,
                        stall="STALL: no guest output for 210s during x86_64/first")

@@ -84,6 +84,12 @@ def tap_details(tap):
             m = re.match(r"^.+: exit (\d+) after (\d+)s$", body)
             if m:
                 d["seconds"] = int(m.group(2))
+            continue
+        # The result line's directive, e.g. "# TIMEOUT 60 seconds": what
+        # ended a test that printed nothing.
+        m = re.match(r"^(?:not )?ok \d+ .* # (TIMEOUT .*)$", line)
+        if m:
+            d["directive"] = m.group(1)
     for d in details.values():
         interesting = [l for l in d["log"]
                        if l.strip() and not re.match(r"^.+: exit \d+ after \d+s$", l)]
@@ -98,8 +104,11 @@ def tap_details(tap):
                 break
         if not fail and interesting:
             fail = interesting[-1].strip()
+        if not fail:
+            fail = d.get("directive", "")
         d["first_failure"] = fail[:300]
         del d["log"]
+        d.pop("directive", None)
     return plan, details
 
 
