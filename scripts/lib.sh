@@ -26,11 +26,17 @@ declare -A BASE_IMPORT_COMMIT=(
 	[6.12]=dbdaab6a27b8fd2dca1115f0dc68b82668704e05
 	[6.1]=8484e9e133082890f92b2389dff4a8f887ebae8b
 )
+# The newest upstream, to which the series is sent, cannot be fetched whole
+# or built here. BASE=mainline names the upstream commit its patches apply
+# to; scripts/mainline-tree makes build/mainline/linux from the upstream files
+# listed in upstream/manifest.tsv (never committed here), and export-series
+# writes the upstream commit as the series' base.
+declare -A BASE_UPSTREAM_COMMIT=([mainline]=67f8bc848ee31831336bd478e57d2f993551902e)
 # Both series follow the rules of the newest tree: its checkpatch.pl.
 RULES_BASE=6.12
 BASE=${BASE:-${BASES[0]}}
-[[ -n ${BASE_PACKAGE[$BASE]+set} ]] ||
-	die "unknown base '$BASE' (known bases: ${BASES[*]})"
+[[ -n ${BASE_PACKAGE[$BASE]+set} || -n ${BASE_UPSTREAM_COMMIT[$BASE]+set} ]] ||
+	die "unknown base '$BASE' (known bases: ${BASES[*]} ${!BASE_UPSTREAM_COMMIT[*]})"
 export BASE
 
 # Per base: its kernel tree, builds and runs under build/BASE, its series in
@@ -238,6 +244,12 @@ runner_verdict() {
 	[[ ! -f $run/stall ]] || die "$(cat "$run/stall")"
 	failed=$(tr -d '\r' <"$run/tap.log" 2>/dev/null | sed -n 's/^not ok [0-9]* selftests: kvm: //p' | tr '\n' ';')
 	[[ -z $failed ]] || die "test(s) failed: ${failed%;}"
+}
+
+# The commands that fetch, build or boot a base's kernel.
+require_buildable_base() {
+	[[ -n ${BASE_PACKAGE[$BASE]+set} ]] ||
+		die "BASE=$BASE cannot be fetched or built here; its series is checked with scripts/mainline-tree and run with scripts/upstream-test"
 }
 
 require_tree() {

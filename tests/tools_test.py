@@ -13,7 +13,7 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from isp import bench, classify, modes, render, results, runid, series, tap  # noqa: E402
+from isp import bench, classify, mainline, modes, render, results, runid, series, tap  # noqa: E402
 from isp.results import FAIL, PASS, SKIP, Kind, Problem, Result, Test  # noqa: E402
 
 BASE = os.environ.get("BASE", "6.12")
@@ -287,6 +287,86 @@ class SeriesTest(unittest.TestCase):
         text = series.fill_cover(patch, "KVM: x86: Do it\n\nWhy.\n", "20261202-x")
         self.assertIn("[PATCH 0/2] KVM: x86: Do it\n\nWhy.\n", text)
         self.assertIn("base-commit: abc\nchange-id: 20261202-x\n", text)
+
+
+# A two-patch series in the shape git format-patch writes, for isp.mainline.
+ML_PATCH1 = """Subject: [PATCH 1/2] change a
+
+diff --git a/a.c b/a.c
+index 1111111..2222222 100644
+--- a/a.c
++++ b/a.c
+@@ -1 +1 @@
+-old
++new
+-- 
+"""
+ML_PATCH2 = """Subject: [PATCH 2/2] add a test
+
+diff --git a/a.c b/a.c
+index 2222222..3333333 100644
+--- a/a.c
++++ b/a.c
+@@ -1 +1 @@
+-new
++newer
+diff --git a/tools/testing/selftests/kvm/x86/foo_test.c b/tools/testing/selftests/kvm/x86/foo_test.c
+new file mode 100644
+index 0000000..4444444
+--- /dev/null
++++ b/tools/testing/selftests/kvm/x86/foo_test.c
+@@ -0,0 +1,2 @@
++gva_t x;
++vm_get_stat(vm, mmu_pte_write);
+-- 
+"""
+
+
+class MainlineTest(unittest.TestCase):
+    def series(self, d, p1=ML_PATCH1, cover="base-commit: feed\n"):
+        os.makedirs(d, exist_ok=True)
+        for name, text in (("0000-cover-letter.patch", cover), ("0001-a.patch", p1),
+                           ("0002-b.patch", ML_PATCH2)):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
+        return mainline.patch_files(d)
+
+    def test_base_commit_must_be_the_pinned_one(self):
+        mainline.check_base("base-commit: feed\n", "feed")
+        with self.assertRaisesRegex(mainline.CheckError, "base-commit is .*beef"):
+            mainline.check_base("base-commit: beef\n", "feed")
+
+    def test_patches_must_start_from_the_manifest_blobs(self):
+        with tempfile.TemporaryDirectory() as d:
+            patches = self.series(d)
+            mainline.check_manifest(patches, {"a.c": ("apply", "x", "1111111abc")})
+            with self.assertRaisesRegex(mainline.CheckError, "pre-image 1111111 is not 9999999"):
+                mainline.check_manifest(patches, {"a.c": ("apply", "x", "9999999abc")})
+            with self.assertRaisesRegex(mainline.CheckError, "does not list for apply"):
+                mainline.check_manifest(patches, {"a.c": ("read", "x", "1111111abc")})
+
+    def test_backport_differs_only_by_the_rules(self):
+        with tempfile.TemporaryDirectory() as d:
+            path, text = mainline.new_file(self.series(d), mainline.TEST_PATTERN)
+        self.assertEqual(path, "tools/testing/selftests/kvm/x86/foo_test.c")
+        rules = [("gva_t", "vm_vaddr_t"), ("mmu_pte_write)", '"mmu_pte_write")')]
+        good = 'vm_vaddr_t x;\nvm_get_stat(vm, "mmu_pte_write");\n'
+        mainline.check_backport(text, good, rules)
+        with self.assertRaisesRegex(mainline.CheckError, "beyond the rules"):
+            mainline.check_backport(text, good.replace("x;", "y;"), rules)
+        with self.assertRaisesRegex(mainline.CheckError, "not in the mainline test"):
+            mainline.check_backport(text, good, rules + [("absent", "x")])
+
+    def test_rules_file_format(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "rules")
+            with open(p, "w") as f:
+                f.write("# comment\n=== mainline\na\nb\n=== backport\nc\n=== end\n")
+            self.assertEqual(mainline.read_rules(p), [("a\nb", "c")])
+            with open(p, "w") as f:
+                f.write("=== mainline\na\n=== backport\nc\n")
+            with self.assertRaisesRegex(mainline.CheckError, "not closed"):
+                mainline.read_rules(p)
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ expect "unknown Debian base revision is named" nonzero "apt-get download ${BASE_
 	env BUILD="$scratch/b0" DEB_VERSION=0.0-0 "$root/scripts/base-tree"
 
 # 1c. An unknown base is named, with the known ones, before anything runs.
-expect "unknown base is named with the known bases" nonzero "unknown base '5.10' \\(known bases: ${BASES[*]}\\)" -- \
+expect "unknown base is named with the known bases" nonzero "unknown base '5.10' \\(known bases: ${BASES[*]} mainline\\)" -- \
 	env BASE=5.10 "$root/scripts/base-tree"
 
 # 1d. --help prints the command's usage and does nothing else.
@@ -279,6 +279,50 @@ if [[ -f $BUILD/artifacts/base/bzImage && -d $BUILD/artifacts/patched/kvm ]]; th
 else
 	notok "Ctrl-C on the runners stops their emulators" "no base kernel: run scripts/build base and patched first"
 fi
+
+# scripts/upstream-test: every input is named before anything is written.
+up=(env BUILD_ROOT="$BUILD_ROOT" "$root/scripts/upstream-test")
+expect "upstream-test without UPSTREAM is a named error" nonzero 'UPSTREAM is not set' -- "${up[@]}"
+expect "upstream-test names a missing UPSTREAM" nonzero 'UPSTREAM=/nonexistent does not exist' -- \
+	env UPSTREAM=/nonexistent "${up[@]}"
+expect "upstream-test names an UPSTREAM that is not a git repository" nonzero 'is not a git repository' -- \
+	env UPSTREAM="$scratch" "${up[@]}"
+git -C "$scratch" init -q notlinux
+git_isp -C "$scratch/notlinux" commit -q --allow-empty -m empty
+expect "upstream-test names a repository without the pinned commit" nonzero \
+	"does not hold commit ${BASE_UPSTREAM_COMMIT[mainline]}" -- env UPSTREAM="$scratch/notlinux" "${up[@]}"
+expect "upstream-test names a bad commit id" nonzero "UPSTREAM_COMMIT='HEAD;' is not a commit id" -- \
+	env UPSTREAM="$scratch/notlinux" UPSTREAM_COMMIT='HEAD;' "${up[@]}"
+expect "upstream-test names a series directory without patches" nonzero 'holds no patches' -- \
+	env UPSTREAM="$LINUX" UPSTREAM_COMMIT="$base" SERIES_DIR="$scratch/notlinux" "${up[@]}"
+expect "upstream-test names an unknown mode" nonzero "unknown test mode 'amd'" -- \
+	env UPSTREAM="$LINUX" UPSTREAM_COMMIT="$base" SERIES_DIR="$PATCHES" MODES=amd "${up[@]}"
+expect "upstream-test names a kernel that was not built" nonzero "no 6.12 kernel 'nokernel'" -- \
+	env UPSTREAM="$LINUX" UPSTREAM_COMMIT="$base" SERIES_DIR="$PATCHES" KERNEL=nokernel "${up[@]}"
+if [[ -f $BUILD/artifacts/patched/bzImage ]]; then
+	expect "upstream-test names the patch that does not apply" nonzero '0001-bad.patch does not apply to' -- \
+		env UPSTREAM="$LINUX" UPSTREAM_COMMIT="$base" SERIES_DIR="$scratch/bad-patches" "${up[@]}"
+fi
+# ... and fails when the test it built fails: on the kernel whose
+# kvm_mmu_track_write() does not zap (scripts/mutants builds it).
+if [[ -f $BUILD/artifacts/mutant-1-track-write-skips-zap/bzImage ]]; then
+	expect "upstream-test fails when the series' test fails on the kernel" nonzero \
+		"did not pass on the 6.12 kernel 'mutant-1-track-write-skips-zap': x86_64/nested_pte_write_test \\(tdp\\)" -- \
+		env UPSTREAM="$LINUX" UPSTREAM_COMMIT="$base" SERIES_DIR="$PATCHES" MODES=tdp \
+		KERNEL=mutant-1-track-write-skips-zap "${up[@]}"
+fi
+
+# scripts/mainline-tree: only for BASE=mainline, and only from files whose
+# blob ids the manifest records.
+expect "mainline-tree refuses another base" nonzero "is for BASE=mainline, not '6.12'" -- \
+	env BASE=6.12 "$root/scripts/mainline-tree"
+mkdir -p "$scratch/wrongfiles/arch/x86/kvm/mmu"
+echo "not the upstream file" >"$scratch/wrongfiles/arch/x86/kvm/mmu/mmu.c"
+expect "mainline-tree names upstream files with the wrong blob id" nonzero \
+	'not found with the manifest.s blob id: arch/x86/kvm/mmu/mmu.c' -- \
+	env BASE=mainline BUILD="$scratch/mainline" UPSTREAM_FILES="$scratch/wrongfiles" "$root/scripts/mainline-tree"
+expect "base-tree says BASE=mainline cannot be built" nonzero 'BASE=mainline cannot be fetched or built here' -- \
+	env BASE=mainline BUILD="$scratch/mainline" "$root/scripts/base-tree"
 
 echo "workspace: $pass passed, $fail failed"
 (( fail == 0 ))
