@@ -44,6 +44,13 @@ export BASE
 # fixes. The compiler cache is shared.
 BUILD_ROOT=${BUILD_ROOT:-$ISP_ROOT/build}
 BUILD=${BUILD:-$BUILD_ROOT/$BASE}
+# The kernel's build and gen_init_cpio's spec format cannot take blanks in
+# paths: refuse them before anything is written.
+for _p in "$ISP_ROOT" "$BUILD"; do
+	[[ $_p != *[[:space:]]* ]] ||
+		die "the path '$_p' contains a blank, which the kernel build and gen_init_cpio cannot handle; use a checkout and BUILD without blanks"
+done
+unset _p
 LINUX=$BUILD/linux            # kernel git repo: branch "series" above the base
 WT=$BUILD/wt                  # worktrees used for building and testing
 OUT=$BUILD/out                # out-of-tree kernel build directories
@@ -90,20 +97,29 @@ trap 'stop_children; release_lock; exit 143' TERM
 # is a directory holding the owner's PID, not an flock: git and make leave
 # daemons behind (git gc --auto) that would inherit and keep a lock file
 # descriptor. A lock whose owner is gone is taken over.
+# The owner is recorded as "PID START (COMMAND)", START the process's start
+# time (/proc/PID/stat), so that a PID reused by another process is not
+# taken for the owner.
 ISP_LOCK_DIR=
+proc_start() { awk '{ print $22 }' "/proc/$1/stat" 2>/dev/null || true; }
 lock_build() {
 	[[ ${ISP_LOCKED:-} == *"|$BUILD|"* ]] && return 0
-	mkdir -p "$BUILD"
-	local lock=$BUILD/.lock owner
-	if ! mkdir "$lock" 2>/dev/null; then
+	local lock=$BUILD/.lock owner pid start out
+	mkdir -p "$BUILD" 2>/dev/null || die "cannot create ${BUILD}: check its permissions, or use another BUILD"
+	if ! out=$(LC_ALL=C mkdir "$lock" 2>&1); then
+		[[ $out == *"File exists"* ]] ||
+			die "cannot write ${BUILD} (${out#mkdir: }): check its permissions, or use another BUILD"
 		owner=$(cat "$lock/owner" 2>/dev/null || true)
-		if [[ -n $owner ]] && kill -0 "${owner%% *}" 2>/dev/null; then
-			die "${BUILD#"$ISP_ROOT"/} is in use by PID $owner; wait for it to end, or use another BUILD"
+		read -r pid start _ <<<"$owner"
+		[[ ${start:-} =~ ^[0-9]+$ ]] || start=
+		if [[ -n ${pid:-} ]] && kill -0 "$pid" 2>/dev/null &&
+			[[ -z $start || $(proc_start "$pid") == "$start" ]]; then
+			die "${BUILD#"$ISP_ROOT"/} is in use by PID $pid (${owner##* (}; wait for it to end, or use another BUILD (if no such command runs, remove ${lock})"
 		fi
 		rm -rf "$lock"
 		mkdir "$lock" 2>/dev/null || die "${BUILD#"$ISP_ROOT"/} was just taken by another command"
 	fi
-	echo "$$ ($(basename "$0"))" >"$lock/owner"
+	echo "$$ $(proc_start $$) ($(basename "$0"))" >"$lock/owner"
 	ISP_LOCK_DIR=$lock
 	export ISP_LOCKED="${ISP_LOCKED:-|}$BUILD|"
 }
@@ -154,9 +170,26 @@ record_timing() {
 # The results half (scripts/isp, a Python package): python3 -m isp.MODULE.
 export PYTHONPATH="$ISP_ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"
 
-# The entries of a test list ("NAME [ARGS]" lines; comments and blank
-# lines dropped).
-list_entries() { grep -v -e '^#' -e '^[[:space:]]*$' "$1" || true; }
+# The entries of a test list, the one reader of the format: a test per
+# line, "NAME [ARGS]", in the selftests' output directory (x86_64/foo_test
+# -n 5); "#" starts a comment, at the start of a line or after a blank; blank
+# lines, leading and trailing blanks and CRLF line ends are ignored.
+list_entries() {
+	sed -e 's/\r$//' -e 's/^#.*//' -e 's/[[:space:]]#.*//' \
+		-e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$1" | grep -v '^$' || true
+}
+
+# Checks of values from the user, made before anything is written.
+# need_count NAME VALUE: a positive integer (seconds, counts).
+need_count() {
+	[[ $2 =~ ^[1-9][0-9]{0,8}$ ]] || die "$1 must be a positive whole number, not '$2'"
+}
+# need_name NAME VALUE: one path component of ours (a run or label name), so
+# that it cannot leave its directory.
+need_name() {
+	[[ $2 =~ ^[A-Za-z0-9_][A-Za-z0-9._-]*$ ]] ||
+		die "$1 must be a plain name (letters, digits, . _ -), not '$2'"
+}
 
 # Test modes: config/modes, one row each ("mode | runner | arg | platform |
 # test timeout | kernel parameters").

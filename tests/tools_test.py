@@ -213,6 +213,13 @@ class ClassifyTest(unittest.TestCase):
         self.assertEqual(len(bad), 1)
         self.assertIn("series test t does not pass", bad[0])
 
+    def test_series_test_that_did_not_run_fails_the_report(self):
+        rows, bad = classify.classify("tdp", result(("other", PASS)), result(("other", PASS)),
+                                      {"x86_64/nested_pte_write_test"})
+        self.assertEqual(bad, ["tdp: series test x86_64/nested_pte_write_test did not run on patched"])
+        rows, bad = classify.classify("tdp", result(("t -n 5", PASS)), result(("t -n 5", PASS)), {"t"})
+        self.assertEqual(bad, [])
+
     def test_suspects_pass_on_base_only(self):
         base = result(("a", PASS), ("b", PASS), ("c", FAIL), ("d", PASS))
         patched = result(("a", PASS), ("b", FAIL), ("c", FAIL))
@@ -227,6 +234,51 @@ class ClassifyTest(unittest.TestCase):
             result(problems=[Problem(Kind.STALL, "STALL: x")]), set())
         self.assertEqual(rows[0][3], classify.not_run("patched"))
         self.assertEqual(bad, ["tdp/patched: STALL: x"])
+
+
+class ReportFilesTest(unittest.TestCase):
+    """scripts/report on damaged result files and on another BUILD."""
+    def report(self, build, env=None):
+        e = dict(os.environ, BASE="6.12", BUILD=build)
+        e.pop("ISP_RUNS", None)
+        e.update(env or {})
+        return subprocess.run([os.path.join(ROOT, "scripts", "report"), "tdp"], env=e,
+                              capture_output=True, text=True)
+
+    def write(self, build, name, text):
+        d = os.path.join(build, "runs", name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "result.json"), "w") as f:
+            f.write(text)
+
+    def test_truncated_result_is_a_named_error(self):
+        with tempfile.TemporaryDirectory() as b:
+            self.write(b, "base-tdp", '{"run": "base-tdp", "tests": {')
+            r = self.report(b)
+            self.assertEqual(r.returncode, 1)
+            self.assertRegex(r.stderr, r"^error: .*base-tdp/result.json is not valid JSON")
+            self.assertNotIn("Traceback", r.stderr)
+
+    def test_entry_without_status_is_a_named_error(self):
+        with tempfile.TemporaryDirectory() as b:
+            self.write(b, "base-tdp", '{"run": "base-tdp", "tests": {"t": {}}}')
+            r = self.report(b)
+            self.assertEqual(r.returncode, 1)
+            self.assertRegex(r.stderr, r"^error: .*is not a result of scripts/parse \(missing or wrong 'status'\)")
+
+    def test_runs_come_from_the_given_build_only(self):
+        passing = ('{"run": "%s", "plan": 1, "tests": {"x86_64/nested_pte_write_test": '
+                   '{"status": "PASS"}}}')
+        failing = passing.replace("PASS", "FAIL")
+        with tempfile.TemporaryDirectory() as other, tempfile.TemporaryDirectory() as mine:
+            for side in ("base", "patched"):
+                self.write(other, f"{side}-tdp", passing % f"{side}-tdp")
+                self.write(mine, f"{side}-tdp", failing % f"{side}-tdp")
+            r = self.report(mine)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn("does not pass on patched", r.stdout + r.stderr)
+            self.assertTrue(os.path.exists(os.path.join(mine, "report.md")))
+            self.assertEqual(self.report(other).returncode, 0)
 
 
 class RenderTest(unittest.TestCase):

@@ -142,6 +142,74 @@ sed -i '0,/^+[^+]/s/^+\([^+].*\)$/+\1 \/\* hand edit \*\//' "$(ls "$scratch"/edi
 expect "a hand-edited patch file is named" nonzero 'differs from .*0001-' -- \
 	env PATCHES="$scratch/edited" "${b5[@]}"
 
+# 4c. Work on branch series while HEAD is detached (at the base, or at an
+#     older patch) is found, refused and kept.
+b6=(env BUILD="$scratch/b6" "$root/scripts/base-tree")
+mkdir -p "$scratch/b6"
+git clone -q --shared --no-checkout "$LINUX" "$scratch/b6/linux"
+git -C "$scratch/b6/linux" checkout -q --detach "$base"
+git -C "$scratch/b6/linux" branch -q -D series
+echo "$base" >"$scratch/b6/base-commit"
+expect "a fresh tree takes the series" 0 'base-commit: ' -- "${b6[@]}"
+git -C "$scratch/b6/linux" -c user.name=x -c user.email=x@invalid commit -q --allow-empty -m "work on series"
+work=$(git -C "$scratch/b6/linux" rev-parse HEAD)
+git -C "$scratch/b6/linux" checkout -q --detach "$base"
+expect "base-tree with HEAD detached at the base keeps work on branch series" nonzero \
+	'has commits that patches/.* does not hold \(from "work on series"\) on refs/heads/series' -- "${b6[@]}"
+git -C "$scratch/b6/linux" checkout -q --detach series~3
+expect "... and with HEAD detached at an older patch" nonzero 'from "work on series"\) on refs/heads/series' -- "${b6[@]}"
+if [[ $(git -C "$scratch/b6/linux" rev-parse series) == "$work" ]]; then
+	ok "... and branch series still holds the work"
+else
+	notok "... and branch series still holds the work" "series is $(git -C "$scratch/b6/linux" rev-parse series)"
+fi
+expect "export-series refuses a HEAD detached from branch series" nonzero 'HEAD detached from branch series' -- \
+	env BUILD="$scratch/b6" PATCHES="$scratch/p1" "$root/scripts/export-series"
+expect "FORCE=1 names the commits it drops and keeps them on a branch" 0 \
+	'kept on branch dropped-[0-9T]*-series' -- env FORCE=1 "${b6[@]}"
+if git -C "$scratch/b6/linux" for-each-ref --format='%(objectname)' 'refs/heads/dropped-*' | grep -qx "$work"; then
+	ok "... and the dropped commit is still reachable"
+else
+	notok "... and the dropped commit is still reachable" "no dropped-* branch points at $work"
+fi
+# An interrupted git am (Ctrl-C in base-tree's apply) is undone, not
+# reported as uncommitted changes to commit.
+git -C "$scratch/b6/linux" checkout -q series
+git -C "$scratch/b6/linux" reset -q --hard HEAD~1
+git_isp -C "$scratch/b6/linux" am -q "$scratch/bad-patches/0001-bad.patch" >/dev/null 2>&1 || true
+expect "base-tree undoes an interrupted git am and applies the series" 0 'git am --abort' -- "${b6[@]}"
+expect "... and the tree then matches patches/" 0 'patches/ is up to date' -- \
+	env BUILD="$scratch/b6" "$root/scripts/export-series" --check
+
+# 4d. export-series never deletes a patch it has no replacement for.
+git -C "$scratch/b6/linux" reset -q --hard HEAD~2
+cp -r "$PATCHES" "$scratch/p6"
+ep=(env BUILD="$scratch/b6" PATCHES="$scratch/p6" "$root/scripts/export-series")
+expect "export-series refuses a tree with fewer commits than patches" nonzero \
+	'holds 4 commit\(s\) above the base, patches/.* holds 6 patch\(es\)' -- "${ep[@]}"
+git -C "$scratch/b6/linux" reset -q --hard "$base"
+expect "export-series refuses a tree with no commit above the base" nonzero 'holds 0 commit\(s\)' -- "${ep[@]}"
+git -C "$scratch/b6/linux" reset -q --hard "$work"
+git -C "$scratch/b6/linux" reset -q --hard HEAD~1
+git_isp -C "$scratch/b6/linux" am -q "$scratch/bad-patches/0001-bad.patch" >/dev/null 2>&1 || true
+expect "export-series refuses a tree in the middle of git am" nonzero 'in the middle of a git am or rebase' -- "${ep[@]}"
+git -C "$scratch/b6/linux" am --abort
+mkdir -p "$scratch/b6/.lock"
+echo "1 (fixture)" >"$scratch/b6/.lock/owner"
+expect "export-series refuses while another command holds the build directory" nonzero 'is in use by PID 1' -- "${ep[@]}"
+rm -rf "$scratch/b6/.lock"
+if diff -r "$PATCHES" "$scratch/p6" >/dev/null; then
+	ok "... and every patch file is still there, unchanged"
+else
+	notok "... and every patch file is still there, unchanged" "$(diff -r "$PATCHES" "$scratch/p6" | head -5)"
+fi
+# A checkout whose series/BASE lacks the cover letter (a copy of this one).
+mkdir -p "$scratch/nocover"
+cp -r "$root/scripts" "$root/series" "$root/config" "$scratch/nocover/"
+rm "$scratch/nocover/series/$BASE/cover-letter"
+expect "export-series names a missing cover letter" nonzero "series/$BASE/cover-letter is missing" -- \
+	env BUILD="$scratch/b6" PATCHES="$scratch/p6" "$scratch/nocover/scripts/export-series"
+
 # 5. A checkpatch violation fails the checkpatch gate.
 mkdir -p "$scratch/cp"
 sed 's/^Signed-off-by: .*$//' "$(ls "$PATCHES"/*0001-*.patch)" >"$scratch/cp/0001-nosob.patch"
@@ -209,6 +277,14 @@ expect "a second command on a busy build directory stops with a named error" non
 	'is in use by PID 1 \(fixture\)' -- env BUILD="$scratch/lockb" "$root/scripts/run-vm" base tdp
 expect "... also for scripts/base-tree" nonzero 'is in use by PID 1 \(fixture\)' -- \
 	env BUILD="$scratch/lockb" "$root/scripts/base-tree"
+# PID 1 alive, but not started when the lock was taken: a reused PID.
+echo "1 1 (old command)" >"$scratch/lockb/.lock/owner"
+expect "a lock whose PID now belongs to another process is taken over" nonzero 'no kernel tree at' -- \
+	env BUILD="$scratch/lockb" "$root/scripts/build" base
+mkdir -p "$scratch/lockb/.lock"
+echo "1 (fixture)" >"$scratch/lockb/.lock/owner"
+expect "a busy build directory's message says how to clear a stale lock" nonzero \
+	"if no such command runs, remove $scratch/lockb/.lock" -- env BUILD="$scratch/lockb" "$root/scripts/build" base
 echo "999999 (gone)" >"$scratch/lockb/.lock/owner"
 expect "a lock whose owner is gone is taken over" nonzero 'no kernel tree at' -- \
 	env BUILD="$scratch/lockb" "$root/scripts/build" base
@@ -261,6 +337,32 @@ if [[ -f $BUILD/artifacts/base/bzImage && -d $BUILD/artifacts/patched/kvm ]]; th
 	}
 	sigint_stops run-vm qemu-system-x86_64 613
 	sigint_stops run-bochs bochs 614
+	# Every value from the user is checked before a run is emptied or an
+	# emulator starts.
+	mkdir -p "$BUILD/runs/workspace-keep"
+	echo "an earlier run" >"$BUILD/runs/workspace-keep/tap.log"
+	for runner in run-vm run-bochs; do
+		expect "scripts/$runner names an unknown mode, and boots nothing" nonzero "has no mode 'amd'" -- \
+			env RUN_NAME=workspace-keep "$root/scripts/$runner" base amd "$TESTS/mutant.list"
+		expect "scripts/$runner names a negative TEST_TIMEOUT" nonzero "TEST_TIMEOUT must be a positive whole number, not '-1'" -- \
+			env TEST_TIMEOUT=-1 RUN_NAME=workspace-keep "$root/scripts/$runner" base tdp "$TESTS/mutant.list"
+		expect "scripts/$runner names TEST_TIMEOUT=10s" nonzero "TEST_TIMEOUT must be a positive whole number, not '10s'" -- \
+			env TEST_TIMEOUT=10s RUN_NAME=workspace-keep "$root/scripts/$runner" base tdp "$TESTS/mutant.list"
+		expect "scripts/$runner keeps RUN_NAME inside runs/" nonzero "RUN_NAME must be a plain name .*not '../linux'" -- \
+			env RUN_NAME=../linux "$root/scripts/$runner" base tdp "$TESTS/mutant.list"
+		printf '# only a comment\n\n' >"$scratch/empty.list"
+		expect "scripts/$runner names a list without tests" nonzero 'names no test' -- \
+			env RUN_NAME=workspace-keep "$root/scripts/$runner" base tdp "$scratch/empty.list"
+	done
+	if [[ -f $BUILD/runs/workspace-keep/tap.log && -d $LINUX/.git ]]; then
+		ok "... and the earlier run and the tree are still there"
+	else
+		notok "... and the earlier run and the tree are still there" "workspace-keep or $LINUX is gone"
+	fi
+	expect "scripts/ab names a list without tests before booting" nonzero 'names no test' -- \
+		"$root/scripts/ab" "$scratch/empty.list"
+	expect "scripts/ab names a bad RERUNS before booting" nonzero "RERUNS must be a whole number of re-runs, not 'abc'" -- \
+		env RERUNS=abc "$root/scripts/ab" "$TESTS/mutant.list"
 	expect "scripts/run-vm names a bad SMP" nonzero "SMP must be a number of vCPUs, not 'abc'" -- \
 		env SMP=abc RUN_NAME=workspace-smp "$root/scripts/run-vm" base tdp "$TESTS/mutant.list"
 	expect "scripts/run-vm reports QEMU failing to start" nonzero 'QEMU exited with status 1: .*memory' -- \
@@ -278,6 +380,49 @@ if [[ -f $BUILD/artifacts/base/bzImage && -d $BUILD/artifacts/patched/kvm ]]; th
 	rm -rf "$BUILD/runs/workspace-keep"
 else
 	notok "Ctrl-C on the runners stops their emulators" "no base kernel: run scripts/build base and patched first"
+fi
+
+# Test lists: CRLF line ends, indented and trailing comments, blank lines.
+printf 'x86_64/a_test\r\n  # an indented comment\r\n\r\nx86_64/b_test -n 5 # why\r\n\tx86_64/c_test\t\n' >"$scratch/crlf.list"
+got=$(list_entries "$scratch/crlf.list" | tr '\n' '|')
+if [[ $got == "x86_64/a_test|x86_64/b_test -n 5|x86_64/c_test|" ]]; then
+	ok "list_entries reads CRLF, comments and blanks as documented"
+else
+	notok "list_entries reads CRLF, comments and blanks as documented" "got: $got"
+fi
+# Blanks in paths are refused by name before anything is written.
+expect "a BUILD path with a blank is refused by name" nonzero "contains a blank" -- \
+	env BUILD="$scratch/with blank" "$root/scripts/build" base
+if [[ ! -e "$scratch/with blank" ]]; then ok "... before creating it"; else notok "... before creating it" "it exists"; fi
+expect "install-deps -h prints its usage and does nothing else" 0 '^Install the Debian packages' -- \
+	"$root/scripts/install-deps" -h
+expect "scripts/report names an unknown BASE" nonzero "unknown base 'bogus'" -- env BASE=bogus "$root/scripts/report"
+expect "scripts/parse names an unknown BASE" nonzero "unknown base 'bogus'" -- env BASE=bogus "$root/scripts/parse" "$scratch"
+expect "scripts/report names a REPORT that is not a file name" nonzero "REPORT must be a plain file name, not 'sub/dir'" -- \
+	env REPORT=sub/dir "$root/scripts/report"
+
+# A build directory the user cannot write is named as such (run as an
+# unprivileged user: root writes anywhere).
+if command -v setpriv >/dev/null; then
+	nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	mkdir -p "$scratch/ro/runs/base-tdp" "$scratch/ro/runs/patched-tdp"
+	printf 'TAP version 13\n1..1\nok 1 selftests: kvm: x86_64/nested_pte_write_test\n' |
+		tee "$scratch/ro/runs/base-tdp/tap.log" >"$scratch/ro/runs/patched-tdp/tap.log"
+	for side in base patched; do
+		printf '{"run": "%s-tdp", "plan": 1, "tests": {"x86_64/nested_pte_write_test": {"status": "PASS"}}}' \
+			"$side" >"$scratch/ro/runs/$side-tdp/result.json"
+	done
+	chmod -R a+rX,a-w "$scratch/ro"
+	chmod a+x "$scratch"
+	expect "a build directory that cannot be written is named as such" nonzero "cannot write $scratch/ro .*Permission denied" -- \
+		"${nobody[@]}" env BUILD="$scratch/ro" "$root/scripts/build" base
+	expect "scripts/report names a report it cannot write" nonzero "^error: .*report.md.*Permission denied" -- \
+		"${nobody[@]}" env BUILD="$scratch/ro" "$root/scripts/report" tdp
+	expect "scripts/parse names a result it cannot write" nonzero "^error: .*Permission denied" -- \
+		"${nobody[@]}" env BUILD="$scratch/ro" "$root/scripts/parse" "$scratch/ro/runs/base-tdp" "$LINUX"
+	chmod -R u+w "$scratch/ro"
+else
+	notok "a build directory that cannot be written is named as such" "setpriv (util-linux) is missing"
 fi
 
 # scripts/upstream-test: every input is named before anything is written.

@@ -13,3 +13,14 @@ tests this package on fixture runs, without a kernel.
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def build_dir():
+    """build/BASE, or the BUILD the calling command was given; BASE must be a
+    base of the project (one with a tests/BASE directory)."""
+    base = os.environ.get("BASE", "6.12")
+    if not os.path.isdir(os.path.join(ROOT, "tests", base)):
+        known = sorted(d for d in os.listdir(os.path.join(ROOT, "tests"))
+                       if os.path.isdir(os.path.join(ROOT, "tests", d)))
+        raise SystemExit(f"error: unknown base '{base}' (known bases: {' '.join(known)})")
+    return base, os.environ.get("BUILD") or os.path.join(ROOT, "build", base)

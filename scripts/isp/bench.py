@@ -146,4 +146,9 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except OSError as e:
+        sys.exit(f"error: {e.filename or ''}: {e.strerror}")
+    except ValueError as e:
+        sys.exit(f"error: {e}")

@@ -77,6 +77,10 @@ def classify(mode, base, patched, ours, base_reruns=(), patched_reruns=()):
         if series_test and ps != PASS and cls != SERIES_SKIP:
             bad.append(f"{mode}: series test {t} does not pass on patched ({ps})")
         rows.append((t, bs, ps, cls, note))
+    # The series' own tests must have run: a run without them proves nothing.
+    for t in sorted(ours):
+        if not any(n.split()[0] == t for n in patched.tests):
+            bad.append(f"{mode}: series test {t} did not run on patched")
     return rows, bad
 
 
@@ -91,4 +95,7 @@ def suspects(base, patched):
 if __name__ == "__main__":
     if sys.argv[1:2] != ["suspects"] or len(sys.argv) != 4:
         sys.exit(__doc__.strip())
-    print("\n".join(suspects(results.load(sys.argv[2]), results.load(sys.argv[3]))))
+    try:
+        print("\n".join(suspects(results.load(sys.argv[2]), results.load(sys.argv[3]))))
+    except results.BadResult as e:
+        sys.exit(f"error: {e}")

@@ -70,20 +70,33 @@ class Result:
         os.replace(path + ".tmp", path)
 
 
+class BadResult(Exception):
+    """A result.json that cannot be read: the message names the file."""
+
+
 def load(run_dir):
-    """The result of a run directory, or None if it has none."""
+    """The result of a run directory, or None if it has none; BadResult if
+    it has one that is unreadable, truncated or not of this format."""
     path = os.path.join(run_dir, "result.json")
     if not os.path.exists(path):
         return None
-    with open(path) as f:
-        d = json.load(f)
-    return Result(
-        run=d.get("run", os.path.basename(run_dir)), plan=d.get("plan"),
-        tests={n: Test(t["status"], t.get("first_failure", ""), t.get("seconds"))
-               for n, t in d.get("tests", {}).items()},
-        splats=d.get("splats", []), known_splats=d.get("known_splats", []),
-        problems=[Problem(p["kind"], p["text"]) if isinstance(p, dict)
-                  else Problem(Kind.OTHER, p) for p in d.get("problems", [])])
+    try:
+        with open(path) as f:
+            d = json.load(f)
+        return Result(
+            run=d.get("run", os.path.basename(run_dir)), plan=d.get("plan"),
+            tests={n: Test(t["status"], t.get("first_failure", ""), t.get("seconds"))
+                   for n, t in d.get("tests", {}).items()},
+            splats=d.get("splats", []), known_splats=d.get("known_splats", []),
+            problems=[Problem(p["kind"], p["text"]) if isinstance(p, dict)
+                      else Problem(Kind.OTHER, p) for p in d.get("problems", [])])
+    except OSError as e:
+        raise BadResult(f"cannot read {path}: {e.strerror}") from e
+    except ValueError as e:
+        raise BadResult(f"{path} is not valid JSON ({e}); run scripts/parse on its run again") from e
+    except (KeyError, TypeError, AttributeError) as e:
+        raise BadResult(f"{path} is not a result of scripts/parse (missing or wrong {e}); "
+                        "run scripts/parse on its run again") from e
 
 
 def merge(runs_dir, plan, names, frozen):
@@ -92,6 +105,8 @@ def merge(runs_dir, plan, names, frozen):
     merged = Result(run=names[0], plan=plan)
     for i, name in enumerate(names):
         r = load(os.path.join(runs_dir, name))
+        if r is None:
+            raise BadResult(f"no result.json in {os.path.join(runs_dir, name)}")
         merged.tests.update(r.tests)
         merged.splats += r.splats
         merged.known_splats += r.known_splats
@@ -123,4 +138,9 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except BadResult as e:
+        sys.exit(f"error: {e}")
+    except OSError as e:
+        sys.exit(f"error: {e.filename or ''}: {e.strerror}")
