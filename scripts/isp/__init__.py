@@ -11,6 +11,7 @@ scripts/parse and scripts/report are the entry points; tests/tools_test.py
 tests this package on fixture runs, without a kernel.
 """
 import os
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -24,3 +25,14 @@ def build_dir():
                        if os.path.isdir(os.path.join(ROOT, "tests", d)))
         raise SystemExit(f"error: unknown base '{base}' (known bases: {' '.join(known)})")
     return base, os.environ.get("BUILD") or os.path.join(ROOT, "build", base)
+
+
+def cli(main):
+    """Run an entry point, main(argv) returning its exit status: unreadable,
+    unwritable or malformed files end it with a one-line error, status 1."""
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except OSError as e:
+        sys.exit(f"error: {e.filename or ''}: {e.strerror}")
+    except ValueError as e:
+        sys.exit(f"error: {e}")

@@ -12,6 +12,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from isp import cli
+
 PHASES = ("retry", "fep-noisp", "fep-isp")
 # Labels and throughput, not event counts.
 NOT_EVENTS = {"kernel", "thread", "pair", "phase", "vcpus", "tables", "ops",
@@ -146,9 +148,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except OSError as e:
-        sys.exit(f"error: {e.filename or ''}: {e.strerror}")
-    except ValueError as e:
-        sys.exit(f"error: {e}")
+    cli(main)

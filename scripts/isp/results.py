@@ -11,6 +11,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from isp import cli
+
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 
 
@@ -70,7 +72,7 @@ class Result:
         os.replace(path + ".tmp", path)
 
 
-class BadResult(Exception):
+class BadResult(ValueError):
     """A result.json that cannot be read: the message names the file."""
 
 
@@ -138,9 +140,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1:])
-    except BadResult as e:
-        sys.exit(f"error: {e}")
-    except OSError as e:
-        sys.exit(f"error: {e.filename or ''}: {e.strerror}")
+    cli(main)

@@ -8,6 +8,8 @@ base-commit, as b4 writes it.
 import sys
 from pathlib import Path
 
+from isp import cli
+
 
 def fill_cover(patch, cover, change_id):
     """The cover letter patch @patch with @cover's subject and body and the
@@ -33,9 +35,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except OSError as e:
-        sys.exit(f"error: {e.filename or ''}: {e.strerror}")
-    except ValueError as e:
-        sys.exit(f"error: {e}")
+    cli(main)
