@@ -266,8 +266,14 @@ expect "scripts/stress names the base it is for" nonzero "use BASE=6.12" -- \
 	env BASE=6.1 "$root/scripts/stress"
 expect "scripts/stress names a bad count" nonzero "RUNS must be a positive number, not 'lots'" -- \
 	"$root/scripts/stress" lots
+stress_before=$(cat "$BUILD/stress.md" 2>/dev/null || echo none)
 expect "scripts/stress names an unknown mode" nonzero "unknown test mode 'fast'" -- \
 	env STRESS_MODE=fast "$root/scripts/stress" 1 1
+if [[ $(cat "$BUILD/stress.md" 2>/dev/null || echo none) == "$stress_before" ]]; then
+	ok "... and leaves the last stress report as it was"
+else
+	notok "... and leaves the last stress report as it was" "build/$BASE/stress.md was rewritten"
+fi
 
 # 7. Two commands on one build directory do not interleave: the second
 #    stops with a named error and leaves the first one's files alone.
